@@ -1,0 +1,116 @@
+#pragma once
+// The whole configuration as plain aggregates; defaults are the member initialisers
+// (conventions.md). Each component takes its own sub-struct by const&.
+#include "idemgate/config/units.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace idemgate::config {
+
+using namespace std::chrono_literals;
+
+enum class missing_key_mode { passthrough, reject };
+enum class concurrent_mode { reject, wait };
+enum class fingerprint_mode { body, canonical_json };
+enum class store_backend { memory, redis };
+enum class unavailable_mode { fail_closed, fail_open };
+enum class log_format { json, text };
+
+struct limits_config {
+    byte_size max_header_bytes{32 * 1024};
+    std::uint32_t max_headers = 100;
+    byte_size max_request_body{10 * 1024 * 1024};
+    std::uint32_t max_connections = 10000;
+};
+
+struct timeouts_config {
+    duration request_headers = 10s; // reading one request head (slowloris) -> 408
+    duration idle = 60s;            // keep-alive idle between requests
+};
+
+struct tls_config {
+    std::string ca_file;          // empty: system default verify paths
+    bool insecure_skip_verify = false;
+};
+
+struct upstream_config {
+    std::string url = "http://127.0.0.1:9000";
+    duration connect_timeout = 5s;
+    duration timeout = 30s;                       // whole response after the request is sent
+    std::uint32_t pool_size = 64;                 // idle keep-alive connections kept per thread
+    byte_size max_response_body{64 * 1024 * 1024}; // larger responses: 502, connection closed
+    tls_config tls;
+};
+
+struct memory_store_config {
+    std::uint64_t max_records = 1'000'000;
+    byte_size max_bytes{256 * 1024 * 1024};
+};
+
+struct redis_store_config {
+    std::string url = "redis://127.0.0.1:6379/0"; // redis:// or rediss://, user:password@
+    std::string password;                          // overrides the URL's password when set
+    std::string key_prefix = "idemgate:";
+    std::uint32_t pool_size = 2;                   // pipelined connections per thread
+    duration connect_timeout = 1s;
+    duration command_timeout = 500ms;
+    std::uint32_t wait_replicas = 0; // WAIT for this many replicas after a claim (0: off)
+    duration wait_timeout = 100ms;
+    tls_config tls;
+};
+
+struct store_config {
+    store_backend backend = store_backend::memory;
+    unavailable_mode on_unavailable = unavailable_mode::fail_closed;
+    memory_store_config memory;
+    redis_store_config redis;
+};
+
+struct idempotency_config {
+    std::vector<std::string> methods{"POST", "PATCH"};
+    duration ttl = 24h;
+    duration lock_ttl = 60s;
+    missing_key_mode missing_key = missing_key_mode::passthrough;
+    concurrent_mode concurrent = concurrent_mode::reject;
+    duration wait_timeout = 10s;
+    fingerprint_mode fingerprint = fingerprint_mode::body;
+    std::vector<unsigned> no_store_statuses{408, 429, 502, 503, 504};
+    byte_size max_stored_body{4 * 1024 * 1024};
+    std::uint32_t max_key_length = 255;
+    std::string account_header = "Chronapilot-Account";
+    std::string key_header = "Idempotency-Key";
+    std::string replay_header = "Chronapilot-Idempotent-Replay";
+    std::string scope_secret; // HMAC-SHA-256 key for API keys in scopes; empty: plain SHA-256
+};
+
+struct admin_config {
+    std::string listen = "127.0.0.1:9090"; // empty: no admin listener
+};
+
+struct log_config {
+    std::string level = "info"; // trace, debug, info, warn, error, critical, off
+    log_format format = log_format::json;
+    bool access_log = true;
+};
+
+struct shutdown_config {
+    duration drain_delay = 0s; // keep serving after SIGTERM while /readyz says 503
+    duration timeout = 20s;    // then wait this long for in-flight requests
+};
+
+struct config {
+    std::string listen = "0.0.0.0:8080";
+    std::uint32_t threads = 0; // 0: one per core
+    limits_config limits;
+    timeouts_config timeouts;
+    upstream_config upstream;
+    store_config store;
+    idempotency_config idempotency;
+    admin_config admin;
+    log_config log;
+    shutdown_config shutdown;
+};
+
+} // namespace idemgate::config

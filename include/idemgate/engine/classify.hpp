@@ -1,0 +1,32 @@
+#pragma once
+// Contract §1: which requests are protected. Pure.
+#include "idemgate/config/config.hpp"
+#include "idemgate/engine/request_view.hpp"
+#include "idemgate/error.hpp"
+
+#include <string>
+
+namespace idemgate::engine {
+
+enum class request_class {
+    protected_request, // section 2 applies; key and api_key are set
+    passthrough,       // forwarded untouched, never stored
+    rejected,          // answered by idemgate with `error`; upstream not called
+};
+
+enum class passthrough_reason { none, method, no_api_key, missing_key };
+
+struct classification {
+    request_class kind = request_class::passthrough;
+    passthrough_reason reason = passthrough_reason::none;
+    errc error = errc::ok;   // when rejected: key_invalid or key_required
+    std::string key;         // the Idempotency-Key, unquoted
+    std::string api_key;     // never logged nor stored in clear
+};
+
+/// Order: method not protected -> passthrough (even with a key); no usable API key ->
+/// passthrough; no key -> missing_key policy; two or more key fields or an invalid key ->
+/// rejected(key_invalid); else protected.
+classification classify(request_view const& req, config::idempotency_config const& cfg);
+
+} // namespace idemgate::engine

@@ -1,0 +1,50 @@
+#pragma once
+// Drives one request through contract §1–3: classify, claim in the store, forward or
+// replay, complete. One engine per io_context; never throws on the data plane.
+#include "idemgate/config/config.hpp"
+#include "idemgate/engine/outcome.hpp"
+#include "idemgate/engine/scope.hpp"
+#include "idemgate/http/types.hpp"
+#include "idemgate/metrics/metrics.hpp"
+#include "idemgate/net.hpp"
+#include "idemgate/proxy/upstream_pool.hpp"
+#include "idemgate/store/store.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace idemgate::engine {
+
+/// What the session needs besides the response: for metrics and the access log.
+struct handled {
+    response res;
+    engine::outcome result = outcome::passthrough;
+    std::string key; // the Idempotency-Key when the request was protected
+    std::chrono::microseconds upstream_time{0};
+};
+
+/// Not thread-safe: one per io_context. All references must outlive the engine.
+class engine {
+public:
+    engine(config::config const& cfg, store::store& st, proxy::upstream_pool& pool,
+           scope_hasher const& scopes, metrics::metrics& m);
+
+    /// `peer` is the client's address (for X-Forwarded-For).
+    task<handled> handle(request req, std::string peer);
+
+private:
+    struct claim; // the protected request's scope, fingerprint and owner
+    task<handled> forward_unprotected(request req, std::string const& peer, outcome o);
+    task<handled> run_protected(request req, std::string const& peer, claim c);
+    task<handled> execute(request req, std::string const& peer, claim const& c);
+    task<void> keep_lock(store::scope_key key, store::owner_token owner);
+    task<void> finish(claim const& c, proxy::upstream_result const& r);
+
+    config::config const& cfg_;
+    store::store& store_;
+    proxy::upstream_pool& pool_;
+    scope_hasher const& scopes_;
+    metrics::metrics& metrics_;
+};
+
+} // namespace idemgate::engine

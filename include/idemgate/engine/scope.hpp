@@ -1,0 +1,30 @@
+#pragma once
+// Contract §2 "scope": the store key of (API key, account, method, path, key).
+#include "idemgate/store/record.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace idemgate::engine {
+
+/// Thread-safe (immutable after construction).
+class scope_hasher {
+public:
+    /// Empty secret: API keys are hashed with SHA-256; otherwise HMAC-SHA-256(secret, key).
+    explicit scope_hasher(std::string secret);
+
+    /// `target` may carry a query string; it is cut at the first '?'. Each field is
+    /// length-prefixed before hashing, so no two different tuples collide by concatenation.
+    /// The result is lowercase hex SHA-256 (64 chars) and contains no API key.
+    store::scope_key make(std::string_view api_key, std::string_view account,
+                          std::string_view method, std::string_view target,
+                          std::string_view idempotency_key) const;
+
+    /// Hash of the API key alone (hex), as used inside the scope.
+    std::string api_key_hash(std::string_view api_key) const;
+
+private:
+    std::string secret_;
+};
+
+} // namespace idemgate::engine

@@ -1,0 +1,48 @@
+#pragma once
+// idemgate's own error values and the one table mapping them to contract §5.
+#include <boost/system/error_code.hpp>
+
+#include <string_view>
+#include <type_traits>
+
+namespace idemgate {
+
+enum class errc {
+    ok = 0,
+    key_invalid,          // 400 idempotency_key_invalid
+    key_required,         // 400 idempotency_key_required
+    bad_request,          // 400 bad_request
+    key_in_use,           // 409 idempotency_key_in_use
+    request_in_progress,  // 409 idempotency_request_in_progress
+    request_too_large,    // 413 request_too_large
+    header_too_large,     // 431 request_header_fields_too_large
+    request_timeout,      // 408 request_timeout
+    upstream_unavailable, // 502 upstream_unavailable (nothing was sent)
+    upstream_failed,      // 502 upstream_unavailable (sent, outcome unknown)
+    upstream_timeout,     // 504 upstream_timeout (sent, outcome unknown)
+    store_unavailable,    // 503 idempotency_store_unavailable
+    store_full,           // 503 idempotency_store_unavailable (memory cap reached)
+    not_owner,            // store: the lock belongs to another request now
+    shutting_down,        // 503 service_unavailable
+};
+
+/// What a client sees for an error: contract §5.
+struct error_info {
+    unsigned status;
+    std::string_view code;
+    std::string_view message;
+};
+
+/// Total over errc; `ok` and `not_owner` map to 500 internal_error (never sent by design).
+error_info info_of(errc e) noexcept;
+
+boost::system::error_category const& idemgate_category() noexcept;
+
+inline boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), idemgate_category()};
+}
+
+} // namespace idemgate
+
+template <>
+struct boost::system::is_error_code_enum<idemgate::errc> : std::true_type {};

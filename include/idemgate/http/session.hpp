@@ -1,0 +1,46 @@
+#pragma once
+// One coroutine per client connection: read a request under the limits, hand it to the
+// engine, write the response, keep alive or close. I/O only; decisions are the engine's.
+#include "idemgate/config/config.hpp"
+#include "idemgate/engine/engine.hpp"
+#include "idemgate/metrics/metrics.hpp"
+#include "idemgate/net.hpp"
+
+#include <atomic>
+#include <list>
+
+namespace idemgate::http_server {
+
+/// The sessions of one io_context, so that draining can close the idle ones.
+/// Not thread-safe: used only on its io_context.
+class session_registry {
+public:
+    struct entry {
+        tcp_stream* stream = nullptr;
+        bool busy = false; // a request is being read, handled or answered
+    };
+    using handle = std::list<entry>::iterator;
+
+    handle add(tcp_stream* s) { return entries_.insert(entries_.end(), entry{s, false}); }
+    void remove(handle h) { entries_.erase(h); }
+    /// Closes every session waiting for a next request; busy ones close after answering.
+    void close_idle();
+    std::size_t size() const noexcept { return entries_.size(); }
+
+private:
+    std::list<entry> entries_;
+};
+
+/// What a session needs; all of it outlives the sessions of its io_context.
+struct session_context {
+    config::config const& cfg;
+    engine::engine& eng;
+    metrics::metrics& stats;
+    std::atomic<bool> const& draining;
+    session_registry& registry;
+};
+
+/// Serves one connection until the client closes, an error, idle timeout or drain.
+task<void> run_session(tcp_stream stream, session_context& ctx);
+
+} // namespace idemgate::http_server

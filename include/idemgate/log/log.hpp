@@ -1,0 +1,33 @@
+#pragma once
+// Structured logging on stdout: one JSON object per line (log.format json) or a readable
+// line (text). Fields are built with nlohmann::json, which escapes what clients send.
+#include "idemgate/config/config.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/common.h>
+
+#include <string_view>
+
+namespace idemgate::log {
+
+/// Installs the process logger (stdout). Call once at startup, before threads start.
+void setup(config::log_config const& cfg);
+
+/// True when `lvl` would be written; check before building fields on hot paths.
+bool enabled(spdlog::level::level_enum lvl) noexcept;
+
+/// Writes one event: `msg` plus `fields` (an object). Thread-safe. Never log an API key,
+/// a token or a body.
+void event(spdlog::level::level_enum lvl, std::string_view msg, nlohmann::json fields = {});
+
+inline void info(std::string_view msg, nlohmann::json fields = {}) {
+    event(spdlog::level::info, msg, std::move(fields));
+}
+inline void warn(std::string_view msg, nlohmann::json fields = {}) {
+    event(spdlog::level::warn, msg, std::move(fields));
+}
+inline void error(std::string_view msg, nlohmann::json fields = {}) {
+    event(spdlog::level::err, msg, std::move(fields));
+}
+
+} // namespace idemgate::log

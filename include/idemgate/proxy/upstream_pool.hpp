@@ -1,0 +1,54 @@
+#pragma once
+// Keep-alive connections to the upstream, one pool per io_context (no locks).
+#include "idemgate/config/config.hpp"
+#include "idemgate/engine/completion.hpp"
+#include "idemgate/http/types.hpp"
+#include "idemgate/net.hpp"
+#include "idemgate/proxy/upstream.hpp"
+
+#include <boost/asio/ssl/context.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace idemgate::proxy {
+
+class upstream_connection;
+
+/// What an exchange with the upstream gave: a response, or how it failed (contract §3).
+struct upstream_result {
+    bool ok = false;
+    engine::upstream_failure failure = engine::upstream_failure::not_sent;
+    error_code ec;
+    response res;
+};
+
+/// Not thread-safe: use from the io_context it was made for.
+class upstream_pool {
+public:
+    /// `tls` may be null (plain http); it must outlive the pool.
+    upstream_pool(net::any_io_executor ex, upstream_target target,
+                  config::upstream_config const& cfg, net::ssl::context* tls);
+    ~upstream_pool();
+    upstream_pool(upstream_pool const&) = delete;
+    upstream_pool& operator=(upstream_pool const&) = delete;
+
+    /// Sends `req` (already prepared by forward.hpp) on an idle or new connection and reads
+    /// the response. Never re-sends a request once a byte of it was written.
+    /// `req` must stay alive until the returned task completes.
+    task<upstream_result> send(request const& req);
+
+    std::size_t idle_count() const noexcept { return idle_.size(); }
+
+private:
+    task<std::unique_ptr<upstream_connection>> connect(error_code& ec);
+    std::unique_ptr<upstream_connection> take_idle();
+
+    net::any_io_executor ex_;
+    upstream_target target_;
+    config::upstream_config const& cfg_;
+    net::ssl::context* tls_;
+    std::vector<std::unique_ptr<upstream_connection>> idle_;
+};
+
+} // namespace idemgate::proxy

@@ -1,0 +1,46 @@
+#pragma once
+// The Lua scripts behind the store (docs/redis.md), called by SHA1 with EVALSHA. Each touches
+// one key, passed in KEYS[1], so the record stays in one Redis Cluster slot.
+#include "idemgate/net.hpp"
+#include "idemgate/redis/connection.hpp"
+#include "idemgate/redis/resp.hpp"
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace idemgate::redis {
+
+struct script {
+    std::string_view name;
+    std::string_view body;
+    std::string sha1; // lower-case hex, as SCRIPT LOAD returns it
+};
+
+/// The four scripts of the store. ARGV and replies:
+/// - begin(fp_hex, owner, lock_ttl_ms) → {"acquired", created_ms} | {"mismatch"} |
+///   {"in_progress"} | {"replay", encoded_response, created_ms}
+/// - complete(owner, encoded_response, ttl_ms) → 1 | 0 (not the owner)
+/// - release(owner) → 1 | 0
+/// - renew(owner, lock_ttl_ms) → 1 | 0
+struct script_set {
+    script begin;
+    script complete;
+    script release;
+    script renew;
+};
+
+/// Built on first use (thread-safe); immutable afterwards.
+script_set const& scripts();
+
+/// Lower-case hex SHA1 of `text` (OpenSSL).
+std::string sha1_hex(std::string_view text);
+
+/// EVALSHA `s` with one key; on a NOSCRIPT error (the script did not run, e.g. after SCRIPT
+/// FLUSH or a failover) EVAL it once, which also caches it. Error replies other than NOSCRIPT
+/// are returned as values. Fails with errc::store_unavailable by `deadline`.
+task<result<reply>> run_script(std::shared_ptr<connection> conn, script s, std::string key,
+                               std::vector<std::string> args, connection::time_point deadline);
+
+} // namespace idemgate::redis

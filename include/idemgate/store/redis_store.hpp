@@ -1,0 +1,77 @@
+#pragma once
+// Backend `redis`: one key per scope, Lua scripts for the atomic steps, pipelined connections
+// on the store's io_context (docs/redis.md).
+#include "idemgate/config/config.hpp"
+#include "idemgate/store/store.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace idemgate::redis {
+class connection;
+struct connection_config;
+} // namespace idemgate::redis
+
+namespace idemgate::store {
+
+/// Start-up only: parses `cfg.url` (applying `cfg.password`) and builds the TLS context for
+/// rediss://. Throws std::invalid_argument naming the problem (never the password).
+std::shared_ptr<redis::connection_config const>
+make_redis_connection_config(config::redis_store_config const& cfg);
+
+/// The store of one io_context: `pool_size` pipelined connections used round-robin. Each call
+/// is one round trip (plus one on NOSCRIPT, plus WAIT when wait_replicas > 0) and returns
+/// errc::store_unavailable within command_timeout when Redis is slow, paused or gone; at once
+/// while no connection is up. Connections reconnect in the background with backoff.
+/// Thread safety: calls on the io_context of `ex` only; state() from any thread. Destroy it
+/// before that io_context.
+class redis_store final : public store {
+public:
+    /// Connects in the background at once. `conn` from make_redis_connection_config(cfg).
+    redis_store(net::any_io_executor ex, config::redis_store_config const& cfg,
+                std::shared_ptr<redis::connection_config const> conn);
+    /// Same, building the connection config from `cfg` (throws like it).
+    redis_store(net::any_io_executor ex, config::redis_store_config const& cfg);
+    ~redis_store() override;
+    redis_store(redis_store const&) = delete;
+    redis_store& operator=(redis_store const&) = delete;
+
+    task<result<begin_result>> begin(scope_key key, fingerprint fp,
+                                     std::chrono::milliseconds lock_ttl) override;
+    task<error_code> complete(scope_key key, owner_token owner, stored_response response,
+                              std::chrono::milliseconds ttl) override;
+    task<error_code> release(scope_key key, owner_token owner) override;
+    task<error_code> renew(scope_key key, owner_token owner,
+                           std::chrono::milliseconds lock_ttl) override;
+    /// Up while at least one connection is up or making its first attempt (calls wait for
+    /// it); down when every connection is down, i.e. exactly when calls fail at once.
+    store_state state() const noexcept override;
+
+    /// The Redis key of a scope: key_prefix + "{" + hash + "}" (the hash tag keeps a record
+    /// in one cluster slot).
+    std::string key_of(scope_key const& key) const;
+    /// The pool (tests: pipelining, write counts).
+    std::vector<std::shared_ptr<redis::connection>> const& connections() const noexcept {
+        return conns_;
+    }
+
+private:
+    std::shared_ptr<redis::connection> pick();
+    std::chrono::steady_clock::time_point deadline() const;
+    task<result<begin_result>> confirm_replicas(std::shared_ptr<redis::connection> conn,
+                                                std::string key, begin_result acquired);
+    task<error_code> owner_step(bool release, scope_key key, owner_token owner,
+                                std::chrono::milliseconds lock_ttl);
+
+    std::string key_prefix_;
+    std::chrono::milliseconds command_timeout_;
+    std::uint32_t wait_replicas_;
+    std::chrono::milliseconds wait_timeout_;
+    std::vector<std::shared_ptr<redis::connection>> conns_; // fixed after construction
+    std::size_t next_ = 0;
+};
+
+} // namespace idemgate::store

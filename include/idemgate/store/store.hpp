@@ -1,0 +1,48 @@
+#pragma once
+// Contract §2–4 as a narrow interface: each call is one atomic step.
+#include "idemgate/net.hpp"
+#include "idemgate/store/record.hpp"
+
+#include <chrono>
+#include <optional>
+
+namespace idemgate::store {
+
+struct begin_result {
+    begin_kind kind = begin_kind::acquired;
+    owner_token owner;              // set when acquired
+    std::optional<record> existing; // set when replay (completed record)
+};
+
+enum class store_state { up, down };
+
+/// Each call is one atomic step (one round trip for redis). On failure it returns
+/// errc::store_unavailable (or store_full) within the command timeout; it never throws.
+/// An instance is used from the io_context it was made for (one per thread); backends share
+/// their data across instances as they need (memory: a mutex-guarded map; redis: the server).
+class store {
+public:
+    virtual ~store() = default;
+
+    /// Claims the scope or reports what holds it. `lock_ttl`: lifetime of a new in-progress
+    /// record. `now_ms` of the record comes from the store's clock.
+    virtual task<result<begin_result>> begin(scope_key key, fingerprint fp,
+                                             std::chrono::milliseconds lock_ttl) = 0;
+
+    /// Owner-checked: stores `response` as completed, expiring `ttl` after the record's
+    /// created time. errc::not_owner when the lock is gone or held by another owner.
+    virtual task<error_code> complete(scope_key key, owner_token owner, stored_response response,
+                                      std::chrono::milliseconds ttl) = 0;
+
+    /// Owner-checked: deletes the in-progress record so that a retry executes again.
+    virtual task<error_code> release(scope_key key, owner_token owner) = 0;
+
+    /// Owner-checked: pushes the in-progress record's expiry to now + lock_ttl.
+    virtual task<error_code> renew(scope_key key, owner_token owner,
+                                   std::chrono::milliseconds lock_ttl) = 0;
+
+    /// Thread-safe; feeds /readyz and the store-up gauge.
+    virtual store_state state() const noexcept = 0;
+};
+
+} // namespace idemgate::store

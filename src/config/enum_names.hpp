@@ -1,0 +1,52 @@
+#pragma once
+// Internal: the spelling of every enum value in YAML (contract §6), shared by the parser and
+// to_yaml so that both directions always agree.
+#include "idemgate/config/config.hpp"
+
+#include <array>
+#include <string_view>
+#include <utility>
+
+namespace idemgate::config::detail {
+
+template <class E, std::size_t N>
+using name_table = std::array<std::pair<std::string_view, E>, N>;
+
+inline constexpr name_table<missing_key_mode, 2> missing_key_names{{
+    {"passthrough", missing_key_mode::passthrough},
+    {"reject", missing_key_mode::reject},
+}};
+inline constexpr name_table<concurrent_mode, 2> concurrent_names{{
+    {"reject", concurrent_mode::reject},
+    {"wait", concurrent_mode::wait},
+}};
+inline constexpr name_table<fingerprint_mode, 2> fingerprint_names{{
+    {"body", fingerprint_mode::body},
+    {"canonical_json", fingerprint_mode::canonical_json},
+}};
+inline constexpr name_table<store_backend, 2> backend_names{{
+    {"memory", store_backend::memory},
+    {"redis", store_backend::redis},
+}};
+inline constexpr name_table<unavailable_mode, 2> unavailable_names{{
+    {"fail_closed", unavailable_mode::fail_closed},
+    {"fail_open", unavailable_mode::fail_open},
+}};
+inline constexpr name_table<log_format, 2> log_format_names{{
+    {"json", log_format::json},
+    {"text", log_format::text},
+}};
+
+/// log.level is a string in config (spdlog's names); these are the accepted ones.
+inline constexpr std::array<std::string_view, 7> log_level_names{
+    "trace", "debug", "info", "warn", "error", "critical", "off"};
+
+template <class E, std::size_t N>
+constexpr std::string_view name_in(name_table<E, N> const& table, E value) noexcept {
+    for (auto const& [name, e] : table) {
+        if (e == value) return name;
+    }
+    return "?";
+}
+
+} // namespace idemgate::config::detail

@@ -1,0 +1,198 @@
+#include "idemgate/config/parse.hpp"
+
+#include "yaml_walk.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace idemgate::config {
+namespace {
+
+using detail::map_reader;
+
+// The schema: one function per section, one line per key of config.hpp. A key read here is
+// known to the unknown-key check and gets its IDEMGATE_* override variable.
+
+void read_limits(map_reader& m, limits_config& c) {
+    m.read("max_header_bytes", c.max_header_bytes);
+    m.read("max_headers", c.max_headers);
+    m.read("max_request_body", c.max_request_body);
+    m.read("max_connections", c.max_connections);
+}
+
+void read_timeouts(map_reader& m, timeouts_config& c) {
+    m.read("request_headers", c.request_headers);
+    m.read("idle", c.idle);
+}
+
+void read_tls(map_reader& m, tls_config& c) {
+    m.read("ca_file", c.ca_file);
+    m.read("insecure_skip_verify", c.insecure_skip_verify);
+}
+
+void read_upstream(map_reader& m, upstream_config& c) {
+    m.read("url", c.url);
+    m.read("connect_timeout", c.connect_timeout);
+    m.read("timeout", c.timeout);
+    m.read("pool_size", c.pool_size);
+    m.read("max_response_body", c.max_response_body);
+    m.section("tls", c.tls, read_tls);
+}
+
+void read_memory_store(map_reader& m, memory_store_config& c) {
+    m.read("max_records", c.max_records);
+    m.read("max_bytes", c.max_bytes);
+}
+
+void read_redis_store(map_reader& m, redis_store_config& c) {
+    m.read("url", c.url);
+    m.read_secret("password", c.password);
+    m.read("key_prefix", c.key_prefix);
+    m.read("pool_size", c.pool_size);
+    m.read("connect_timeout", c.connect_timeout);
+    m.read("command_timeout", c.command_timeout);
+    m.read("wait_replicas", c.wait_replicas);
+    m.read("wait_timeout", c.wait_timeout);
+    m.section("tls", c.tls, read_tls);
+}
+
+void read_store(map_reader& m, store_config& c) {
+    m.read("backend", c.backend, detail::backend_names);
+    m.read("on_unavailable", c.on_unavailable, detail::unavailable_names);
+    m.section("memory", c.memory, read_memory_store);
+    m.section("redis", c.redis, read_redis_store);
+}
+
+void read_idempotency(map_reader& m, idempotency_config& c) {
+    m.read("methods", c.methods);
+    for (auto& method : c.methods) { // methods are case-sensitive on the wire; we accept "post"
+        std::transform(method.begin(), method.end(), method.begin(), [](char ch) {
+            return (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
+        });
+    }
+    m.read("ttl", c.ttl);
+    m.read("lock_ttl", c.lock_ttl);
+    m.read("missing_key", c.missing_key, detail::missing_key_names);
+    m.read("concurrent", c.concurrent, detail::concurrent_names);
+    m.read("wait_timeout", c.wait_timeout);
+    m.read("fingerprint", c.fingerprint, detail::fingerprint_names);
+    m.read("no_store_statuses", c.no_store_statuses);
+    m.read("max_stored_body", c.max_stored_body);
+    m.read("max_key_length", c.max_key_length);
+    m.read("account_header", c.account_header);
+    m.read("key_header", c.key_header);
+    m.read("replay_header", c.replay_header);
+    m.read_secret("scope_secret", c.scope_secret);
+}
+
+void read_admin(map_reader& m, admin_config& c) {
+    m.read("listen", c.listen);
+}
+
+void read_log(map_reader& m, log_config& c) {
+    m.read("level", c.level);
+    m.read("format", c.format, detail::log_format_names);
+    m.read("access_log", c.access_log);
+}
+
+void read_shutdown(map_reader& m, shutdown_config& c) {
+    m.read("drain_delay", c.drain_delay);
+    m.read("timeout", c.timeout);
+}
+
+void read_root(map_reader& m, config& c) {
+    m.read("listen", c.listen);
+    m.read("threads", c.threads);
+    m.section("limits", c.limits, read_limits);
+    m.section("timeouts", c.timeouts, read_timeouts);
+    m.section("upstream", c.upstream, read_upstream);
+    m.section("store", c.store, read_store);
+    m.section("idempotency", c.idempotency, read_idempotency);
+    m.section("admin", c.admin, read_admin);
+    m.section("log", c.log, read_log);
+    m.section("shutdown", c.shutdown, read_shutdown);
+}
+
+/// The one document of the text; nullopt (with a problem) on a syntax error or several
+/// documents. An empty text is an empty (null) document.
+std::optional<YAML::Node> load_document(std::string_view text, detail::walk_context& ctx) {
+    try {
+        auto documents = YAML::LoadAll(std::string(text));
+        if (documents.size() > 1) {
+            ctx.report(ctx.at(documents[1].Mark()), "", "only one YAML document is allowed");
+            return std::nullopt;
+        }
+        return documents.empty() ? YAML::Node() : documents.front();
+    } catch (YAML::Exception const& e) {
+        ctx.report(ctx.at(e.mark), "", "invalid YAML: " + e.msg);
+        return std::nullopt;
+    }
+}
+
+/// Places validate()'s problems where their key was set; defaults stay unplaced.
+void add_placed(std::vector<problem> found, detail::walk_context& ctx) {
+    for (auto& p : found) {
+        auto const where = ctx.origin_of(p.key_path).value_or(detail::origin{ctx.file()});
+        ctx.report(where, std::move(p.key_path), std::move(p.message));
+    }
+}
+
+} // namespace
+
+std::string problem::to_string() const {
+    std::string out = file;
+    if (!file.empty() && line > 0) {
+        out += ":" + std::to_string(line) + ":" + std::to_string(column);
+    }
+    if (!key_path.empty()) out += (out.empty() ? "" : " ") + key_path;
+    return out.empty() ? message : out + ": " + message;
+}
+
+parse_result parse_yaml(std::string_view yaml_text, std::string_view file, env_lookup const& env) {
+    parse_result result;
+    try {
+        detail::walk_context ctx{std::string(file), env};
+        if (auto const root = load_document(yaml_text, ctx)) {
+            map_reader m(ctx, *root, "");
+            read_root(m, result.cfg);
+            m.finish();
+            add_placed(validate(result.cfg), ctx);
+        }
+        result.problems = std::move(ctx.problems());
+    } catch (std::exception const& e) { // an env lookup or allocation failed: still no throw
+        result.problems.push_back({std::string(file), 0, 0, "", e.what()});
+    }
+    return result;
+}
+
+parse_result load_file(std::string const& path, env_lookup const& env) {
+    constexpr std::size_t max_config_bytes = 16 * 1024 * 1024;
+    parse_result failed;
+    try {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+            failed.problems.push_back(
+                {path, 0, 0, "", std::string("cannot open config file: ") + std::strerror(errno)});
+            return failed;
+        }
+        std::string text;
+        std::array<char, 64 * 1024> chunk{};
+        while (text.size() <= max_config_bytes &&
+               in.read(chunk.data(), chunk.size()).gcount() > 0) {
+            text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+        }
+        if (in.bad() || text.size() > max_config_bytes) {
+            failed.problems.push_back({path, 0, 0, "", "cannot read config file (or over 16MiB)"});
+            return failed;
+        }
+        return parse_yaml(text, path, env);
+    } catch (std::exception const& e) {
+        failed.problems.push_back({path, 0, 0, "", e.what()});
+        return failed;
+    }
+}
+
+} // namespace idemgate::config

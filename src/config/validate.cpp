@@ -1,0 +1,146 @@
+#include "address.hpp"
+#include "enum_names.hpp"
+#include "idemgate/config/env.hpp"
+#include "idemgate/config/parse.hpp"
+#include "yaml_walk.hpp"
+
+#include <algorithm>
+
+namespace idemgate::config {
+namespace {
+
+/// Collects problems with their key paths; positions are added by parse_yaml.
+class checker {
+public:
+    void fail(std::string key_path, std::string message) {
+        problems_.push_back({{}, 0, 0, std::move(key_path), std::move(message)});
+    }
+    void positive(std::string key_path, duration d) {
+        if (d.count() <= 0) fail(std::move(key_path), "must be more than 0, e.g. 500ms or 10s");
+    }
+    void not_negative(std::string key_path, duration d) {
+        if (d.count() < 0) fail(std::move(key_path), "must not be negative");
+    }
+    void positive(std::string key_path, byte_size s) {
+        if (s.bytes == 0) fail(std::move(key_path), "must be more than 0 bytes");
+    }
+    void in_range(std::string key_path, std::uint64_t n, std::uint64_t lo, std::uint64_t hi) {
+        if (n < lo || n > hi) {
+            fail(std::move(key_path), "must be from " + std::to_string(lo) + " to " +
+                                          std::to_string(hi) + ", got " + std::to_string(n));
+        }
+    }
+    /// An error of an address parser, if any.
+    template <class T>
+    void parses(std::string key_path, detail::parsed<T> const& result, std::string_view shown) {
+        if (auto const* why = std::get_if<std::string>(&result)) {
+            fail(std::move(key_path), *why + " in " + detail::quoted(shown));
+        }
+    }
+    std::vector<problem> take() { return std::move(problems_); }
+
+private:
+    std::vector<problem> problems_;
+};
+
+/// RFC 9110 token characters (method names and header field names).
+bool is_token(std::string_view text) {
+    constexpr std::string_view specials = "!#$%&'*+-.^_`|~";
+    return !text.empty() && std::all_of(text.begin(), text.end(), [&](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               specials.find(c) != std::string_view::npos;
+    });
+}
+
+void check_server(checker& c, config const& cfg) {
+    c.parses("listen", detail::host_port_of(cfg.listen), cfg.listen);
+    c.in_range("threads", cfg.threads, 0, 1024);
+    c.in_range("limits.max_header_bytes", cfg.limits.max_header_bytes.bytes, 1024, 8 << 20);
+    c.in_range("limits.max_headers", cfg.limits.max_headers, 1, 10'000);
+    c.positive("limits.max_request_body", cfg.limits.max_request_body);
+    c.in_range("limits.max_connections", cfg.limits.max_connections, 1, 1'000'000);
+    c.positive("timeouts.request_headers", cfg.timeouts.request_headers);
+    c.positive("timeouts.idle", cfg.timeouts.idle);
+    if (!cfg.admin.listen.empty()) {
+        c.parses("admin.listen", detail::host_port_of(cfg.admin.listen), cfg.admin.listen);
+        if (cfg.admin.listen == cfg.listen) c.fail("admin.listen", "must differ from listen");
+    }
+    auto const& levels = detail::log_level_names;
+    if (std::find(levels.begin(), levels.end(), cfg.log.level) == levels.end()) {
+        c.fail("log.level", "expected one of trace debug info warn error critical off, got " +
+                                detail::quoted(cfg.log.level));
+    }
+    c.not_negative("shutdown.drain_delay", cfg.shutdown.drain_delay);
+    c.not_negative("shutdown.timeout", cfg.shutdown.timeout);
+}
+
+void check_upstream(checker& c, upstream_config const& u) {
+    c.parses("upstream.url", detail::http_url_of(u.url), u.url);
+    c.positive("upstream.connect_timeout", u.connect_timeout);
+    c.positive("upstream.timeout", u.timeout);
+    c.in_range("upstream.pool_size", u.pool_size, 1, 100'000);
+    c.positive("upstream.max_response_body", u.max_response_body);
+}
+
+void check_store(checker& c, store_config const& s) {
+    c.in_range("store.memory.max_records", s.memory.max_records, 1, UINT64_MAX);
+    c.positive("store.memory.max_bytes", s.memory.max_bytes);
+    auto const& r = s.redis;
+    c.parses("store.redis.url", detail::redis_url_of(r.url), redacted_url(r.url));
+    c.in_range("store.redis.pool_size", r.pool_size, 1, 64);
+    c.positive("store.redis.connect_timeout", r.connect_timeout);
+    c.positive("store.redis.command_timeout", r.command_timeout);
+    c.in_range("store.redis.wait_replicas", r.wait_replicas, 0, 64);
+    c.positive("store.redis.wait_timeout", r.wait_timeout);
+}
+
+void check_methods(checker& c, std::vector<std::string> const& methods) {
+    if (methods.empty()) c.fail("idempotency.methods", "must name at least one method");
+    for (std::size_t i = 0; i < methods.size(); ++i) {
+        auto const& m = methods[i];
+        auto const path = "idempotency.methods[" + std::to_string(i) + "]";
+        bool const upper =
+            std::none_of(m.begin(), m.end(), [](char ch) { return ch >= 'a' && ch <= 'z'; });
+        if (!is_token(m) || !upper) {
+            c.fail(path,
+                   "expected an upper-case method name such as POST, got " + detail::quoted(m));
+        } else if (std::find(methods.begin(), methods.begin() + static_cast<long>(i), m) !=
+                   methods.begin() + static_cast<long>(i)) {
+            c.fail(path, "duplicate method " + m);
+        }
+    }
+}
+
+void check_idempotency(checker& c, idempotency_config const& i) {
+    check_methods(c, i.methods);
+    c.positive("idempotency.ttl", i.ttl);
+    c.positive("idempotency.lock_ttl", i.lock_ttl);
+    c.positive("idempotency.wait_timeout", i.wait_timeout);
+    for (std::size_t n = 0; n < i.no_store_statuses.size(); ++n) {
+        c.in_range("idempotency.no_store_statuses[" + std::to_string(n) + "]",
+                   i.no_store_statuses[n], 100, 599);
+    }
+    c.positive("idempotency.max_stored_body", i.max_stored_body);
+    c.in_range("idempotency.max_key_length", i.max_key_length, 1, 4096);
+    for (auto const& [key, value] :
+         {std::pair{"account_header", &i.account_header}, std::pair{"key_header", &i.key_header},
+          std::pair{"replay_header", &i.replay_header}}) {
+        if (!is_token(*value)) {
+            c.fail(std::string("idempotency.") + key,
+                   "expected a header name such as X-Name, got " + detail::quoted(*value));
+        }
+    }
+}
+
+} // namespace
+
+std::vector<problem> validate(config const& cfg) {
+    checker c;
+    check_server(c, cfg);
+    check_upstream(c, cfg.upstream);
+    check_store(c, cfg.store);
+    check_idempotency(c, cfg.idempotency);
+    return c.take();
+}
+
+} // namespace idemgate::config

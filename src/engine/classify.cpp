@@ -1,0 +1,60 @@
+#include "idemgate/engine/classify.hpp"
+
+#include "idemgate/engine/key_rules.hpp"
+
+#include <algorithm>
+
+namespace idemgate::engine {
+
+namespace {
+
+classification passthrough(passthrough_reason reason) {
+    classification c;
+    c.kind = request_class::passthrough;
+    c.reason = reason;
+    return c;
+}
+
+classification rejected(errc error) {
+    classification c;
+    c.kind = request_class::rejected;
+    c.error = error;
+    return c;
+}
+
+/// Config methods are upper case and HTTP methods are case-sensitive (RFC 9110 §9.1), so the
+/// match is exact: `post` is not `POST`.
+bool is_protected_method(std::string_view method, config::idempotency_config const& cfg) {
+    return std::any_of(cfg.methods.begin(), cfg.methods.end(),
+                       [method](std::string const& m) { return m == method; });
+}
+
+} // namespace
+
+classification classify(request_view const& req, config::idempotency_config const& cfg) {
+    // Contract §1, in order: the method first, so that GET with a key is never touched.
+    if (!is_protected_method(req.method, cfg)) return passthrough(passthrough_reason::method);
+
+    std::optional<std::string> api_key;
+    if (req.authorization) api_key = api_key_of(*req.authorization);
+    if (!api_key) return passthrough(passthrough_reason::no_api_key);
+
+    if (req.idempotency_keys.empty()) {
+        if (cfg.missing_key == config::missing_key_mode::reject) {
+            return rejected(errc::key_required);
+        }
+        return passthrough(passthrough_reason::missing_key);
+    }
+    if (req.idempotency_keys.size() > 1) return rejected(errc::key_invalid);
+
+    auto key = parse_idempotency_key(req.idempotency_keys.front(), cfg.max_key_length);
+    if (!key) return rejected(errc::key_invalid);
+
+    classification c;
+    c.kind = request_class::protected_request;
+    c.key = std::move(*key);
+    c.api_key = std::move(*api_key);
+    return c;
+}
+
+} // namespace idemgate::engine

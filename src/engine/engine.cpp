@@ -1,0 +1,201 @@
+#include "idemgate/engine/engine.hpp"
+
+#include "idemgate/engine/classify.hpp"
+#include "idemgate/engine/decision.hpp"
+#include "idemgate/engine/fingerprint.hpp"
+#include "idemgate/http/error_response.hpp"
+#include "idemgate/log/log.hpp"
+#include "idemgate/proxy/forward.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/range/iterator_range.hpp>
+
+#include <algorithm>
+
+namespace idemgate::engine {
+
+using namespace net::experimental::awaitable_operators;
+using std::chrono::steady_clock;
+
+struct engine::claim {
+    store::scope_key key;
+    store::fingerprint fp{};
+    store::owner_token owner;
+    std::string idem_key;
+};
+
+namespace {
+
+/// Views into `req` for the pure rules; valid while `req` is neither moved nor changed.
+request_view view_of(request const& req, config::idempotency_config const& cfg) {
+    request_view v;
+    v.method = req.method_string();
+    v.target = req.target();
+    if (auto it = req.find(http::field::authorization); it != req.end())
+        v.authorization = it->value();
+    for (auto const& f : boost::make_iterator_range(req.equal_range(cfg.key_header)))
+        v.idempotency_keys.push_back(f.value());
+    if (auto it = req.find(cfg.account_header); it != req.end()) v.account = it->value();
+    return v;
+}
+
+errc error_of(upstream_failure f) {
+    switch (f) {
+    case upstream_failure::not_sent:
+        return errc::upstream_unavailable;
+    case upstream_failure::timeout:
+        return errc::upstream_timeout;
+    case upstream_failure::broken:
+        break;
+    }
+    return errc::upstream_failed;
+}
+
+std::chrono::microseconds since(steady_clock::time_point t0) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
+}
+
+} // namespace
+
+engine::engine(config::config const& cfg, store::store& st, proxy::upstream_pool& pool,
+               scope_hasher const& scopes, metrics::metrics& m)
+    : cfg_(cfg), store_(st), pool_(pool), scopes_(scopes), metrics_(m) {}
+
+task<handled> engine::handle(request req, std::string peer) {
+    auto const& icfg = cfg_.idempotency;
+    auto const view = view_of(req, icfg);
+    auto cls = classify(view, icfg);
+    if (cls.kind == request_class::rejected)
+        co_return handled{http_errors::make(cls.error, req.version(), req.keep_alive()),
+                          outcome::rejected,
+                          std::move(cls.key),
+                          {}};
+    if (cls.kind == request_class::passthrough)
+        co_return co_await forward_unprotected(std::move(req), peer, outcome::passthrough);
+
+    claim c{scopes_.make(cls.api_key, view.account, view.method, view.target, cls.key),
+            fingerprint_of(req.body(), icfg.fingerprint),
+            {},
+            std::move(cls.key)};
+    co_return co_await run_protected(std::move(req), peer, std::move(c));
+}
+
+task<handled> engine::forward_unprotected(request req, std::string const& peer, outcome o) {
+    bool const keep_alive = req.keep_alive();
+    bool const head = req.method() == http::verb::head;
+    unsigned const version = req.version();
+    proxy::prepare_upstream_request(req, peer);
+    auto const t0 = steady_clock::now();
+    auto r = co_await pool_.send(req);
+    auto const took = since(t0);
+    if (!r.ok)
+        co_return handled{http_errors::make(error_of(r.failure), version, keep_alive),
+                          outcome::upstream_error,
+                          {},
+                          took};
+    proxy::prepare_client_response(r.res, keep_alive, head);
+    co_return handled{std::move(r.res), o, {}, took};
+}
+
+task<handled> engine::run_protected(request req, std::string const& peer, claim c) {
+    auto const& icfg = cfg_.idempotency;
+    auto const deadline = steady_clock::now() + icfg.wait_timeout;
+    auto backoff = std::chrono::milliseconds(10);
+    auto reply = [&](errc e, outcome o) {
+        return handled{http_errors::make(e, req.version(), req.keep_alive()), o, c.idem_key, {}};
+    };
+    for (;;) {
+        auto begun = co_await store_.begin(c.key, c.fp, icfg.lock_ttl);
+        if (!begun) {
+            if (cfg_.store.on_unavailable == config::unavailable_mode::fail_closed)
+                co_return reply(errc::store_unavailable, outcome::store_unavailable);
+            metrics_.fail_open(); // contract §4: forwarded without protection, counted
+            auto h = co_await forward_unprotected(std::move(req), peer, outcome::store_unavailable);
+            h.key = c.idem_key;
+            co_return h;
+        }
+        switch (decide(begun->kind, icfg.concurrent)) {
+        case action::forward:
+            c.owner = std::move(begun->owner);
+            co_return co_await execute(std::move(req), peer, c);
+        case action::replay:
+            co_return handled{proxy::replay_response(begun->existing->response, icfg.replay_header,
+                                                     req.version(), req.keep_alive(),
+                                                     req.method() == http::verb::head),
+                              outcome::replayed,
+                              c.idem_key,
+                              {}};
+        case action::conflict:
+            co_return reply(errc::key_in_use, outcome::conflict);
+        case action::in_progress:
+            co_return reply(errc::request_in_progress, outcome::in_progress);
+        case action::wait:
+            break;
+        }
+        // concurrent: wait — poll with capped exponential backoff (works across replicas).
+        auto const now = steady_clock::now();
+        if (now >= deadline) co_return reply(errc::request_in_progress, outcome::in_progress);
+        steady_timer timer(co_await net::this_coro::executor);
+        timer.expires_after(std::min<steady_clock::duration>(backoff, deadline - now));
+        co_await timer.async_wait();
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(250));
+    }
+}
+
+task<handled> engine::execute(request req, std::string const& peer, claim const& c) {
+    bool const keep_alive = req.keep_alive();
+    bool const head = req.method() == http::verb::head;
+    unsigned const version = req.version();
+    proxy::prepare_upstream_request(req, peer);
+    auto const t0 = steady_clock::now();
+    // contract §2: renew the in-progress record while the upstream works.
+    auto send = pool_.send(req);
+    auto renew = keep_lock(c.key, c.owner);
+    auto raced = co_await (std::move(send) || std::move(renew));
+    auto const took = since(t0);
+    auto r = std::get<0>(std::move(raced));
+    co_await finish(c, r);
+    if (!r.ok)
+        co_return handled{http_errors::make(error_of(r.failure), version, keep_alive),
+                          outcome::upstream_error, c.idem_key, took};
+    proxy::prepare_client_response(r.res, keep_alive, head);
+    co_return handled{std::move(r.res), outcome::executed, c.idem_key, took};
+}
+
+task<void> engine::keep_lock(store::scope_key key, store::owner_token owner) {
+    // Never returns on its own: it ends when the upstream call wins the race and cancels it.
+    auto const period = std::max(cfg_.idempotency.lock_ttl / 3, std::chrono::milliseconds(10));
+    steady_timer timer(co_await net::this_coro::executor);
+    bool lost = false;
+    for (;;) {
+        timer.expires_after(period);
+        auto [ec] = co_await timer.async_wait();
+        if (ec == net::error::operation_aborted) co_return;
+        if (lost) continue;
+        auto const e = co_await store_.renew(key, owner, cfg_.idempotency.lock_ttl);
+        if (e == errc::not_owner) {
+            lost = true;
+            log::warn("lock lost while the upstream was working", {{"scope", key.hash}});
+        }
+    }
+}
+
+task<void> engine::finish(claim const& c, proxy::upstream_result const& r) {
+    auto const& icfg = cfg_.idempotency;
+    auto const what = r.ok ? on_response(r.res.result_int(), icfg) : on_failure(r.failure);
+    if (what == completion::keep) co_return; // contract §3: outcome unknown, keep the lock
+    error_code e;
+    if (what == completion::release) {
+        e = co_await store_.release(c.key, c.owner);
+    } else {
+        auto stored = to_stored(r.res.result_int(), proxy::fields_of(r.res), r.res.body(), icfg);
+        e = co_await store_.complete(c.key, c.owner, std::move(stored), icfg.ttl);
+    }
+    if (e) {
+        if (what == completion::store) metrics_.store_write_failure();
+        log::error(what == completion::store ? "response not stored" : "lock not released",
+                   {{"scope", c.key.hash}, {"error", e.message()}});
+    }
+}
+
+} // namespace idemgate::engine

@@ -1,0 +1,69 @@
+#include "idemgate/engine/scope.hpp"
+
+#include "idemgate/engine/fingerprint.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+
+namespace idemgate::engine {
+
+namespace {
+
+/// Versions the layout: a future change of the fields gives different keys instead of
+/// colliding with records written by this version.
+constexpr std::string_view scope_domain = "idemgate/scope/v1";
+
+/// 8-byte little-endian length, then the bytes: ("ab","c") and ("a","bc") differ.
+void append_field(std::string& out, std::string_view field) {
+    auto n = static_cast<std::uint64_t>(field.size());
+    for (int i = 0; i < 8; ++i) {
+        out.push_back(static_cast<char>(n & 0xFFU));
+        n >>= 8U;
+    }
+    out.append(field);
+}
+
+std::string hmac_sha256_hex(std::string_view secret, std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+             reinterpret_cast<unsigned char const*>(data.data()), data.size(), md.data(),
+             &len) == nullptr) {
+        throw std::runtime_error("HMAC-SHA-256 is unavailable");
+    }
+    return to_hex(std::string_view(reinterpret_cast<char const*>(md.data()), len));
+}
+
+} // namespace
+
+scope_hasher::scope_hasher(std::string secret) : secret_(std::move(secret)) {}
+
+std::string scope_hasher::api_key_hash(std::string_view api_key) const {
+    if (secret_.empty()) return to_hex(sha256(api_key));
+    return hmac_sha256_hex(secret_, api_key);
+}
+
+store::scope_key scope_hasher::make(std::string_view api_key, std::string_view account,
+                                    std::string_view method, std::string_view target,
+                                    std::string_view idempotency_key) const {
+    // Contract §2: the path without its query string is part of the scope.
+    std::string_view const path = target.substr(0, target.find('?'));
+    std::string const key_hash = api_key_hash(api_key); // the API key never enters the buffer
+    std::string buf;
+    buf.reserve(scope_domain.size() + key_hash.size() + account.size() + method.size() +
+                path.size() + idempotency_key.size() + 6 * 8);
+    append_field(buf, scope_domain);
+    append_field(buf, key_hash);
+    append_field(buf, account);
+    append_field(buf, method);
+    append_field(buf, path);
+    append_field(buf, idempotency_key);
+    return store::scope_key{to_hex(sha256(buf))};
+}
+
+} // namespace idemgate::engine

@@ -1,0 +1,67 @@
+#include "idemgate/error.hpp"
+
+#include <string>
+
+namespace idemgate {
+
+error_info info_of(errc e) noexcept {
+    switch (e) {
+    case errc::key_invalid:
+        return {400, "idempotency_key_invalid",
+                "The Idempotency-Key header must be 1 to max_key_length visible ASCII "
+                "characters, given once."};
+    case errc::key_required:
+        return {400, "idempotency_key_required",
+                "This request must carry an Idempotency-Key header."};
+    case errc::bad_request:
+        return {400, "bad_request", "The request could not be parsed."};
+    case errc::key_in_use:
+        return {409, "idempotency_key_in_use",
+                "This Idempotency-Key was already used with a different request body."};
+    case errc::request_in_progress:
+        return {409, "idempotency_request_in_progress",
+                "A request with this Idempotency-Key is still being processed; retry later."};
+    case errc::request_too_large:
+        return {413, "request_too_large", "The request body exceeds the configured limit."};
+    case errc::header_too_large:
+        return {431, "request_header_fields_too_large",
+                "The request head exceeds the configured limit."};
+    case errc::request_timeout:
+        return {408, "request_timeout", "The request was not received in time."};
+    case errc::upstream_unavailable:
+        return {502, "upstream_unavailable", "The upstream service could not be reached."};
+    case errc::upstream_failed:
+        return {502, "upstream_unavailable",
+                "The upstream connection failed before a complete response arrived."};
+    case errc::upstream_timeout:
+        return {504, "upstream_timeout", "The upstream service did not answer in time."};
+    case errc::store_unavailable:
+    case errc::store_full:
+        return {503, "idempotency_store_unavailable",
+                "The idempotency store is unavailable; retry later."};
+    case errc::shutting_down:
+        return {503, "service_unavailable", "The gateway is shutting down."};
+    case errc::ok:
+    case errc::not_owner:
+        break;
+    }
+    return {500, "internal_error", "Internal error."};
+}
+
+namespace {
+class category final : public boost::system::error_category {
+public:
+    char const* name() const noexcept override { return "idemgate"; }
+    std::string message(int ev) const override {
+        if (ev == static_cast<int>(errc::not_owner)) return "not the owner of the record";
+        return std::string(info_of(static_cast<errc>(ev)).code);
+    }
+};
+} // namespace
+
+boost::system::error_category const& idemgate_category() noexcept {
+    static category const cat;
+    return cat;
+}
+
+} // namespace idemgate

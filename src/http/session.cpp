@@ -1,0 +1,178 @@
+#include "idemgate/http/session.hpp"
+
+#include "idemgate/http/error_response.hpp"
+#include "idemgate/http/request_id.hpp"
+#include "idemgate/log/log.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <chrono>
+#include <optional>
+
+namespace idemgate::http_server {
+
+using std::chrono::steady_clock;
+
+void session_registry::close_idle() {
+    for (auto& e : entries_) {
+        if (e.busy) continue;
+        error_code ignored;
+        e.stream->socket().cancel(ignored); // its pending read ends with operation_aborted
+    }
+}
+
+namespace {
+
+/// A read error mapped to what the client is told (conventions.md limits), or ok to close
+/// without answering (the client went away, or idled out between requests).
+errc answer_for(error_code const& ec) {
+    if (ec == http::error::body_limit) return errc::request_too_large;
+    if (ec == http::error::header_limit) return errc::header_too_large;
+    if (ec == beast::error::timeout) return errc::request_timeout;
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        ec == net::error::eof || ec == net::error::connection_reset ||
+        ec == net::error::operation_aborted)
+        return errc::ok;
+    return errc::bad_request;
+}
+
+/// After an error answer the rest of the request is unread: half-close and drain briefly so
+/// that the client reads our answer instead of a reset (lingering close, as nginx does).
+task<void> linger_close(tcp_stream& stream, beast::flat_buffer& buf) {
+    error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::milliseconds(500));
+    for (int i = 0; i < 64; ++i) {
+        buf.consume(buf.size());
+        auto [ec, n] = co_await stream.async_read_some(buf.prepare(16 * 1024));
+        if (ec) break;
+        buf.commit(n);
+    }
+    stream.socket().close(ignored);
+}
+
+/// Checks on a parsed head that Beast does not make (conventions.md "Request smuggling").
+errc check_head(http::request_parser<http::string_body> const& parser,
+                config::limits_config const& lim) {
+    auto const& h = parser.get();
+    if (static_cast<std::size_t>(std::distance(h.begin(), h.end())) > lim.max_headers)
+        return errc::header_too_large;
+    // A Transfer-Encoding whose last coding is not chunked leaves the body length unknown.
+    if (h.count(http::field::transfer_encoding) && !parser.chunked()) return errc::bad_request;
+    return errc::ok;
+}
+
+/// What the access log keeps of a request; taken before the engine consumes it.
+struct request_summary {
+    std::string method;
+    std::string path; // without the query, which may carry secrets
+    std::string request_id;
+};
+
+request_summary summarise(request const& req, std::string id) {
+    auto const target = req.target();
+    return {std::string(req.method_string()), std::string(target.substr(0, target.find('?'))),
+            std::move(id)};
+}
+
+void access_log(request_summary const& r, engine::handled const& h,
+                steady_clock::time_point t0) {
+    if (!log::enabled(spdlog::level::info)) return;
+    auto const us = std::chrono::duration_cast<std::chrono::microseconds>(
+        steady_clock::now() - t0);
+    log::info("access", {{"method", r.method},
+                         {"path", r.path},
+                         {"status", h.res.result_int()},
+                         {"outcome", engine::name_of(h.result)},
+                         {"key", h.key},
+                         {"request_id", r.request_id},
+                         {"duration_ms", static_cast<double>(us.count()) / 1000.0},
+                         {"upstream_ms", static_cast<double>(h.upstream_time.count()) / 1000.0}});
+}
+
+
+
+/// Reads one request under the limits. On failure `err` says what to answer (ok: close).
+task<std::optional<request>> read_request(tcp_stream& stream, beast::flat_buffer& buf,
+                                          config::config const& cfg, errc& err) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(cfg.limits.max_header_bytes.bytes));
+    parser.body_limit(cfg.limits.max_request_body.bytes);
+    stream.expires_after(cfg.timeouts.request_headers);
+    auto [hec, hn] = co_await http::async_read_header(stream, buf, parser);
+    if (hec) {
+        err = answer_for(hec);
+        co_return std::nullopt;
+    }
+    if ((err = check_head(parser, cfg.limits)) != errc::ok) co_return std::nullopt;
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        auto [cec, cn] = co_await http::async_write(stream, cont);
+        if (cec) co_return std::nullopt;
+    }
+    if (!parser.is_done()) {
+        stream.expires_after(cfg.timeouts.idle);
+        auto [bec, bn] = co_await http::async_read(stream, buf, parser);
+        if (bec) {
+            err = answer_for(bec);
+            co_return std::nullopt;
+        }
+    }
+    co_return parser.release();
+}
+
+/// Waits for the first byte of a next request (idle keep-alive). False: close quietly.
+task<bool> await_next(tcp_stream& stream, beast::flat_buffer& buf, config::config const& cfg) {
+    if (buf.size() > 0) co_return true; // pipelined bytes already here
+    stream.expires_after(cfg.timeouts.idle);
+    auto [ec, n] = co_await stream.async_read_some(buf.prepare(4096));
+    buf.commit(n);
+    co_return !ec && n > 0;
+}
+
+} // namespace
+
+task<void> run_session(tcp_stream stream, session_context& ctx) {
+    auto const& cfg = ctx.cfg;
+    auto const handle = ctx.registry.add(&stream);
+    ctx.stats.connection_opened();
+    error_code ignored;
+    auto const peer = stream.socket().remote_endpoint(ignored).address().to_string();
+    beast::flat_buffer buf;
+    for (;;) {
+        handle->busy = false;
+        if (ctx.draining.load(std::memory_order_relaxed)) break;
+        if (!co_await await_next(stream, buf, cfg)) break;
+        handle->busy = true;
+        auto const t0 = steady_clock::now();
+        errc err = errc::ok;
+        auto req = co_await read_request(stream, buf, cfg, err);
+        if (!req) {
+            if (err == errc::ok) break;
+            auto res = http_errors::make(err, 11, false);
+            ctx.stats.request(engine::outcome::rejected);
+            co_await http::async_write(stream, res);
+            co_await linger_close(stream, buf);
+            break;
+        }
+        auto id = ensure_request_id(*req);
+        auto summary = summarise(*req, id);
+        auto h = co_await ctx.eng.handle(std::move(*req), peer);
+        bool const keep = h.res.keep_alive() && !ctx.draining.load(std::memory_order_relaxed);
+        h.res.keep_alive(keep);
+        h.res.set("X-Request-Id", summary.request_id);
+        ctx.stats.request(h.result);
+        access_log(summary, h, t0);
+        stream.expires_after(cfg.timeouts.idle);
+        auto [wec, wn] = co_await http::async_write(stream, h.res);
+        if (wec || !keep) break;
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    ctx.registry.remove(handle);
+    ctx.stats.connection_closed();
+}
+
+} // namespace idemgate::http_server

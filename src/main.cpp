@@ -1,0 +1,68 @@
+// idemgate: an HTTP idempotency gateway. CLI per contract §6.
+#include "idemgate/config/parse.hpp"
+#include "idemgate/log/log.hpp"
+#include "idemgate/server/gateway.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string_view>
+
+namespace {
+
+constexpr std::string_view usage = R"(usage: idemgate --config FILE
+       idemgate --check-config FILE
+       idemgate --version | --help
+
+An HTTP/1.1 reverse proxy that makes mutating calls safe to retry with an
+Idempotency-Key header (replay of the first response, 409 on a reused key).
+
+  --config FILE        run with the YAML configuration FILE
+  --check-config FILE  validate FILE: exit 0, or 2 with one line per problem
+  --version            print the version and exit
+  --help               print this help and exit
+
+Environment variables IDEMGATE_<KEY_PATH> override the file's values
+(e.g. IDEMGATE_STORE_REDIS_URL); see docs/configuration.md.
+)";
+
+/// Loads FILE; prints one line per problem to stderr. nullopt on problems.
+std::optional<idemgate::config::config> load(std::string const& path) {
+    auto parsed = idemgate::config::load_file(path);
+    for (auto const& p : parsed.problems) std::cerr << p.to_string() << '\n';
+    if (!parsed.ok()) return std::nullopt;
+    return std::move(parsed.cfg);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::string_view const cmd = argc > 1 ? argv[1] : "";
+    if (argc == 2 && (cmd == "--help" || cmd == "-h")) {
+        std::cout << usage;
+        return 0;
+    }
+    if (argc == 2 && cmd == "--version") {
+        std::cout << "idemgate " << IDEMGATE_VERSION << " (" << IDEMGATE_REVISION << ")\n";
+        return 0;
+    }
+    if (argc != 3 || (cmd != "--config" && cmd != "--check-config")) {
+        std::cerr << usage;
+        return 2;
+    }
+    auto cfg = load(argv[2]);
+    if (!cfg) return 2;
+    if (cmd == "--check-config") {
+        std::cout << argv[2] << ": configuration OK\n";
+        return 0;
+    }
+    try {
+        idemgate::log::setup(cfg->log);
+        idemgate::server::gateway gw(std::move(*cfg));
+        return gw.run();
+    } catch (std::exception const& e) {
+        idemgate::log::error("startup failed", {{"error", e.what()}});
+        std::cerr << "idemgate: " << e.what() << '\n';
+        return 1;
+    }
+}

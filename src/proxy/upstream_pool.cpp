@@ -1,0 +1,160 @@
+#include "idemgate/proxy/upstream_pool.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <sys/socket.h>
+
+#include <variant>
+
+namespace idemgate::proxy {
+
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+class upstream_connection {
+public:
+    explicit upstream_connection(plain_stream s) : stream_(std::move(s)) {}
+    upstream_connection(plain_stream s, net::ssl::context& ctx)
+        : stream_(std::in_place_type<tls_stream>, std::move(s), ctx) {}
+
+    std::variant<plain_stream, tls_stream>& stream() { return stream_; }
+    beast::flat_buffer& buffer() { return buffer_; }
+    plain_stream& lowest() {
+        if (auto* p = std::get_if<plain_stream>(&stream_)) return *p;
+        return std::get<tls_stream>(stream_).next_layer();
+    }
+
+    /// A pooled connection the upstream closed while idle shows as readable with EOF (or
+    /// with unexpected bytes); reusing it would turn a clean retry into an unknown outcome.
+    bool looks_alive() {
+        char c;
+        auto const n = ::recv(lowest().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+
+private:
+    std::variant<plain_stream, tls_stream> stream_;
+    beast::flat_buffer buffer_;
+};
+
+namespace {
+
+engine::upstream_failure failure_of(error_code const& ec) {
+    return ec == beast::error::timeout ? engine::upstream_failure::timeout
+                                       : engine::upstream_failure::broken;
+}
+
+/// One request/response on an open connection. The caller owns `req` and `conn`.
+template <class Stream>
+task<upstream_result> exchange(Stream& s, beast::flat_buffer& buf, request const& req,
+                               config::upstream_config const& cfg) {
+    upstream_result out;
+    auto [wec, wn] = co_await http::async_write(s, req, use_nothrow);
+    if (wec) {
+        // Some bytes may have left: the outcome is unknown (contract §3).
+        out.ec = wec;
+        out.failure = failure_of(wec);
+        co_return out;
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(cfg.max_response_body.bytes);
+    parser.header_limit(64 * 1024);
+    if (req.method() == http::verb::head) parser.skip(true);
+    auto [rec, rn] = co_await http::async_read(s, buf, parser, use_nothrow);
+    if (rec) {
+        out.ec = rec;
+        out.failure = failure_of(rec);
+        co_return out;
+    }
+    out.res = parser.release();
+    // Both framings in one response: a smuggling vector (RFC 9112 §6.3); refuse it.
+    if (out.res.count(http::field::transfer_encoding) && out.res.count(http::field::content_length)) {
+        out.ec = http::error::bad_transfer_encoding;
+        out.failure = engine::upstream_failure::broken;
+        co_return out;
+    }
+    out.ok = true;
+    co_return out;
+}
+
+} // namespace
+
+upstream_pool::upstream_pool(net::any_io_executor ex, upstream_target target,
+                             config::upstream_config const& cfg, net::ssl::context* tls)
+    : ex_(std::move(ex)), target_(std::move(target)), cfg_(cfg), tls_(tls) {}
+
+upstream_pool::~upstream_pool() = default;
+
+std::unique_ptr<upstream_connection> upstream_pool::take_idle() {
+    while (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        if (c->looks_alive()) return c;
+    }
+    return nullptr;
+}
+
+task<std::unique_ptr<upstream_connection>> upstream_pool::connect(error_code& ec) {
+    tcp::resolver resolver(ex_);
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(target_.host, target_.port, use_nothrow);
+    if (rec) {
+        ec = rec;
+        co_return nullptr;
+    }
+    plain_stream tcp_s(ex_);
+    tcp_s.expires_after(cfg_.connect_timeout);
+    auto [cec, ep] = co_await tcp_s.async_connect(endpoints, use_nothrow);
+    if (cec) {
+        ec = cec;
+        co_return nullptr;
+    }
+    tcp_s.socket().set_option(tcp::no_delay(true), ec);
+    if (!tls_) co_return std::make_unique<upstream_connection>(std::move(tcp_s));
+
+    auto conn = std::make_unique<upstream_connection>(std::move(tcp_s), *tls_);
+    auto& tls = std::get<tls_stream>(conn->stream());
+    if (!SSL_set_tlsext_host_name(tls.native_handle(), target_.host.c_str())) {
+        ec = error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
+        co_return nullptr;
+    }
+    tls.set_verify_callback(net::ssl::host_name_verification(target_.host));
+    auto [hec] = co_await tls.async_handshake(net::ssl::stream_base::client, use_nothrow);
+    if (hec) {
+        ec = hec;
+        co_return nullptr;
+    }
+    co_return conn;
+}
+
+task<upstream_result> upstream_pool::send(request const& req) {
+    auto conn = take_idle();
+    if (!conn) {
+        error_code ec;
+        conn = co_await connect(ec);
+        if (!conn) {
+            upstream_result out; // nothing was sent (contract §3)
+            out.ec = ec;
+            out.failure = engine::upstream_failure::not_sent;
+            co_return out;
+        }
+    }
+    conn->lowest().expires_after(cfg_.timeout);
+    upstream_result out;
+    if (auto* p = std::get_if<plain_stream>(&conn->stream()))
+        out = co_await exchange(*p, conn->buffer(), req, cfg_);
+    else
+        out = co_await exchange(std::get<tls_stream>(conn->stream()), conn->buffer(), req, cfg_);
+    if (out.ok && out.res.keep_alive() && idle_.size() < cfg_.pool_size) {
+        conn->lowest().expires_never();
+        idle_.push_back(std::move(conn));
+    }
+    co_return out;
+}
+
+} // namespace idemgate::proxy

@@ -1,0 +1,100 @@
+#include "idemgate/redis/scripts.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace idemgate::redis {
+
+namespace {
+
+// Hash fields: st = "p" (in progress) | "c" (completed), fp = fingerprint (hex), ow = owner
+// token (in progress only), cr = created (ms since epoch, Redis TIME), rs = encoded response.
+// Redis TIME gives every gateway replica one clock. replicate_commands() lets Redis < 5 run
+// writes after TIME (effects replication; the default since Redis 5, a no-op in 7).
+
+constexpr std::string_view begin_lua = R"lua(
+pcall(redis.replicate_commands)
+local v = redis.call('HMGET', KEYS[1], 'st', 'fp', 'cr', 'rs')
+if not v[1] then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('HSET', KEYS[1], 'st', 'p', 'fp', ARGV[1], 'ow', ARGV[2], 'cr', now)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {'acquired', now}
+end
+if v[2] ~= ARGV[1] then return {'mismatch'} end
+if v[1] == 'p' then return {'in_progress'} end
+return {'replay', v[4], tonumber(v[3])}
+)lua";
+
+constexpr std::string_view complete_lua = R"lua(
+local v = redis.call('HMGET', KEYS[1], 'st', 'ow', 'cr')
+if v[1] ~= 'p' or v[2] ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'st', 'c', 'rs', ARGV[2])
+redis.call('HDEL', KEYS[1], 'ow')
+redis.call('PEXPIREAT', KEYS[1], tonumber(v[3]) + tonumber(ARGV[3]))
+return 1
+)lua";
+
+constexpr std::string_view release_lua = R"lua(
+local v = redis.call('HMGET', KEYS[1], 'st', 'ow')
+if v[1] ~= 'p' or v[2] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+)lua";
+
+constexpr std::string_view renew_lua = R"lua(
+local v = redis.call('HMGET', KEYS[1], 'st', 'ow')
+if v[1] ~= 'p' or v[2] ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+)lua";
+
+script make_script(std::string_view name, std::string_view body) {
+    return script{name, body, sha1_hex(body)};
+}
+
+bool is_noscript(result<reply> const& r) {
+    return r && r->is_error() && std::string_view(r->str).starts_with("NOSCRIPT");
+}
+
+} // namespace
+
+std::string sha1_hex(std::string_view text) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    if (EVP_Digest(text.data(), text.size(), md.data(), &len, EVP_sha1(), nullptr) != 1) {
+        throw std::runtime_error("SHA1 failed");
+    }
+    constexpr std::string_view digits = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(2 * len);
+    for (unsigned int i = 0; i < len; ++i) {
+        hex.push_back(digits[md[i] >> 4]);
+        hex.push_back(digits[md[i] & 0x0f]);
+    }
+    return hex;
+}
+
+script_set const& scripts() {
+    static script_set const set{
+        make_script("begin", begin_lua), make_script("complete", complete_lua),
+        make_script("release", release_lua), make_script("renew", renew_lua)};
+    return set;
+}
+
+task<result<reply>> run_script(std::shared_ptr<connection> conn, script s, std::string key,
+                               std::vector<std::string> args, connection::time_point deadline) {
+    std::vector<std::string_view> argv{"EVALSHA", s.sha1, "1", key};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = co_await conn->execute(command(argv), deadline);
+    if (!is_noscript(r)) co_return r;
+    // NOSCRIPT: nothing ran, so a second attempt cannot run it twice.
+    argv[0] = "EVAL";
+    argv[1] = s.body;
+    co_return co_await conn->execute(command(argv), deadline);
+}
+
+} // namespace idemgate::redis

@@ -1,0 +1,223 @@
+#include "idemgate/server/gateway.hpp"
+
+#include "idemgate/admin/admin_server.hpp"
+#include "idemgate/engine/engine.hpp"
+#include "idemgate/http/session.hpp"
+#include "idemgate/log/log.hpp"
+#include "idemgate/metrics/metrics.hpp"
+#include "idemgate/proxy/upstream_pool.hpp"
+#include "idemgate/server/address.hpp"
+#include "idemgate/store/factory.hpp"
+#include "idemgate/util/clock.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace idemgate::server {
+
+using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+/// Everything one thread owns; nothing in it is touched from another thread.
+struct worker {
+    net::io_context ioc{1};
+    std::unique_ptr<store::store> st;
+    std::unique_ptr<proxy::upstream_pool> pool;
+    std::unique_ptr<engine::engine> eng;
+    std::unique_ptr<tcp_acceptor> acceptor;
+    http_server::session_registry registry;
+    std::unique_ptr<http_server::session_context> ctx;
+    std::thread thread;
+};
+
+struct gateway::impl {
+    config::config cfg;
+    metrics::metrics stats;
+    std::atomic<bool> draining{false};
+    std::atomic<std::int64_t> active{0};
+    proxy::upstream_target target;
+    std::unique_ptr<net::ssl::context> tls;
+    engine::scope_hasher scopes;
+    std::unique_ptr<store::factory> stores;
+    std::vector<std::unique_ptr<worker>> workers;
+    net::io_context control{1};
+    std::unique_ptr<tcp_acceptor> admin_acceptor;
+    std::unique_ptr<admin::admin_context> admin_ctx;
+
+    explicit impl(config::config c)
+        : cfg(std::move(c)), scopes(cfg.idempotency.scope_secret) {}
+
+    void setup();
+    tcp::endpoint open_listeners();
+    bool ready() const;
+    task<void> accept_loop(worker& w);
+    task<void> handle_signals();
+    task<void> drain();
+};
+
+namespace {
+
+std::unique_ptr<tcp_acceptor> listen_on(net::io_context& ioc, tcp::endpoint ep, bool shared) {
+    auto a = std::make_unique<tcp_acceptor>(ioc);
+    a->open(ep.protocol());
+    a->set_option(tcp::acceptor::reuse_address(true));
+    if (shared) a->set_option(reuse_port(true)); // one acceptor per thread, kernel balances
+    a->bind(ep);
+    a->listen(net::socket_base::max_listen_connections);
+    return a;
+}
+
+} // namespace
+
+void gateway::impl::setup() {
+    std::string problem;
+    auto t = proxy::parse_upstream_url(cfg.upstream.url, problem);
+    if (!t) throw std::runtime_error("upstream.url: " + problem);
+    target = *t;
+    tls = proxy::make_tls_context(target, cfg.upstream.tls);
+    stores = store::make_factory(cfg.store, util::real_clock());
+    auto n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i) {
+        auto w = std::make_unique<worker>();
+        w->st = stores->make(w->ioc.get_executor());
+        w->pool = std::make_unique<proxy::upstream_pool>(w->ioc.get_executor(), target,
+                                                         cfg.upstream, tls.get());
+        w->eng = std::make_unique<engine::engine>(cfg, *w->st, *w->pool, scopes, stats);
+        w->ctx = std::make_unique<http_server::session_context>(
+            http_server::session_context{cfg, *w->eng, stats, draining, w->registry});
+        workers.push_back(std::move(w));
+    }
+    stores->start();
+}
+
+tcp::endpoint gateway::impl::open_listeners() {
+    auto ep = parse_listen(cfg.listen);
+    bool const shared = workers.size() > 1;
+    workers[0]->acceptor = listen_on(workers[0]->ioc, ep, shared);
+    ep = workers[0]->acceptor->local_endpoint(); // port 0: the others share the chosen one
+    for (std::size_t i = 1; i < workers.size(); ++i)
+        workers[i]->acceptor = listen_on(workers[i]->ioc, ep, shared);
+    return ep;
+}
+
+bool gateway::impl::ready() const {
+    if (draining.load()) return false;
+    if (cfg.store.on_unavailable == config::unavailable_mode::fail_open) return true;
+    for (auto const& w : workers)
+        if (w->st->state() != store::store_state::up) return false;
+    return true;
+}
+
+task<void> gateway::impl::accept_loop(worker& w) {
+    for (;;) {
+        auto [ec, sock] = co_await w.acceptor->async_accept();
+        if (!w.acceptor->is_open()) co_return;
+        if (ec) {
+            // EMFILE and friends: back off instead of spinning.
+            steady_timer pause(w.ioc);
+            pause.expires_after(std::chrono::milliseconds(20));
+            co_await pause.async_wait();
+            continue;
+        }
+        if (active.load(std::memory_order_relaxed) >=
+            static_cast<std::int64_t>(cfg.limits.max_connections)) {
+            stats.connection_rejected();
+            error_code ignored;
+            sock.close(ignored);
+            continue;
+        }
+        active.fetch_add(1, std::memory_order_relaxed);
+        error_code ignored;
+        sock.set_option(tcp::no_delay(true), ignored);
+        net::co_spawn(w.ioc, http_server::run_session(tcp_stream(std::move(sock)), *w.ctx),
+                      [this](std::exception_ptr e) {
+                          active.fetch_sub(1, std::memory_order_relaxed);
+                          if (e) log::error("session ended by an exception");
+                      });
+    }
+}
+
+task<void> gateway::impl::drain() {
+    draining.store(true);
+    log::info("draining", {{"drain_delay_ms", cfg.shutdown.drain_delay.count()},
+                           {"timeout_ms", cfg.shutdown.timeout.count()}});
+    steady_timer timer(control);
+    timer.expires_after(cfg.shutdown.drain_delay); // /readyz is 503 while we keep serving
+    co_await timer.async_wait();
+    for (auto& w : workers) {
+        net::post(w->ioc, [&w = *w] {
+            error_code ignored;
+            w.acceptor->close(ignored);
+            w.registry.close_idle();
+        });
+    }
+    auto const deadline = std::chrono::steady_clock::now() + cfg.shutdown.timeout;
+    while (active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(std::chrono::milliseconds(20));
+        co_await timer.async_wait();
+    }
+    if (active.load() > 0)
+        log::warn("shutdown timeout: closing busy connections", {{"open", active.load()}});
+    if (admin_acceptor) {
+        error_code ignored;
+        admin_acceptor->close(ignored);
+    }
+    control.stop();
+}
+
+task<void> gateway::impl::handle_signals() {
+    net::signal_set signals(control, SIGTERM, SIGINT);
+    auto [ec, sig] = co_await signals.async_wait(use_nothrow);
+    if (ec) co_return;
+    log::info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    co_await drain();
+}
+
+gateway::gateway(config::config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
+    impl_->setup();
+}
+
+gateway::~gateway() = default;
+
+int gateway::run() {
+    auto& s = *impl_;
+    std::signal(SIGPIPE, SIG_IGN);
+    auto const ep = s.open_listeners();
+    std::string admin_address;
+    if (!s.cfg.admin.listen.empty()) {
+        s.admin_acceptor = listen_on(s.control, parse_listen(s.cfg.admin.listen), false);
+        admin_address = format_endpoint(s.admin_acceptor->local_endpoint());
+        s.admin_ctx = std::make_unique<admin::admin_context>(admin::admin_context{
+            s.stats, [&s] { return s.ready(); },
+            [&s] { s.stats.set_store_up(s.workers[0]->st->state() == store::store_state::up); }});
+        net::co_spawn(s.control, admin::run_admin(*s.admin_acceptor, *s.admin_ctx),
+                      net::detached);
+    }
+    auto const report = [](std::exception_ptr e) {
+        if (e) log::error("task ended by an exception");
+    };
+    net::co_spawn(s.control, s.handle_signals(), report);
+    for (auto& w : s.workers) {
+        net::co_spawn(w->ioc, s.accept_loop(*w), report);
+        auto guard = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
+            w->ioc.get_executor());
+        w->thread = std::thread([&ioc = w->ioc, guard] { ioc.run(); });
+    }
+    log::info("listening", {{"listen", format_endpoint(ep)},
+                            {"admin", admin_address},
+                            {"threads", s.workers.size()},
+                            {"upstream", s.cfg.upstream.url},
+                            {"version", IDEMGATE_VERSION}});
+    s.control.run();
+    for (auto& w : s.workers) w->ioc.stop();
+    for (auto& w : s.workers) w->thread.join();
+    log::info("stopped");
+    return 0;
+}
+
+} // namespace idemgate::server

@@ -1,0 +1,38 @@
+#include "idemgate/store/factory.hpp"
+
+#include "idemgate/store/memory_store.hpp"
+#include "idemgate/store/redis_factory.hpp"
+
+#include <stdexcept>
+
+namespace idemgate::store {
+
+namespace {
+
+/// Every store it makes shares one memory_db, so all io_context threads see the same records.
+class memory_factory final : public factory {
+public:
+    memory_factory(config::memory_store_config const& cfg, util::clock const& clk)
+        : db_(std::make_shared<memory_db>(cfg, clk)) {}
+
+    std::unique_ptr<store> make(net::any_io_executor) override {
+        return std::make_unique<memory_store>(db_);
+    }
+
+private:
+    std::shared_ptr<memory_db> db_;
+};
+
+} // namespace
+
+std::unique_ptr<factory> make_factory(config::store_config const& cfg, util::clock const& clk) {
+    switch (cfg.backend) {
+    case config::store_backend::memory:
+        return std::make_unique<memory_factory>(cfg.memory, clk);
+    case config::store_backend::redis:
+        return make_redis_factory(cfg.redis, clk);
+    }
+    throw std::invalid_argument("unknown store backend"); // only a corrupt enum value
+}
+
+} // namespace idemgate::store

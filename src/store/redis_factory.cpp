@@ -1,0 +1,72 @@
+// The redis backend's factory and its start-up checks (URL, TLS context).
+#include "idemgate/store/redis_factory.hpp"
+#include "idemgate/redis/connection.hpp"
+#include "idemgate/store/redis_store.hpp"
+
+#include <stdexcept>
+
+namespace idemgate::store {
+
+namespace {
+
+std::shared_ptr<net::ssl::context> make_tls_context(config::tls_config const& tls) {
+    namespace ssl = net::ssl;
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    if (tls.insecure_skip_verify) {
+        ctx->set_verify_mode(ssl::verify_none);
+        return ctx;
+    }
+    ctx->set_verify_mode(ssl::verify_peer);
+    error_code ec;
+    if (tls.ca_file.empty()) {
+        ctx->set_default_verify_paths(ec);
+    } else {
+        ctx->load_verify_file(tls.ca_file, ec);
+    }
+    if (ec) {
+        throw std::invalid_argument("store.redis.tls.ca_file: cannot load CA certificates (" +
+                                    ec.message() + ")");
+    }
+    return ctx;
+}
+
+/// Every store it makes shares the parsed URL, the TLS context and the one-time server check.
+class redis_factory final : public factory {
+public:
+    explicit redis_factory(config::redis_store_config const& cfg)
+        : cfg_(cfg), conn_(make_redis_connection_config(cfg)) {}
+
+    std::unique_ptr<store> make(net::any_io_executor ex) override {
+        return std::make_unique<redis_store>(std::move(ex), cfg_, conn_);
+    }
+
+private:
+    config::redis_store_config const cfg_;
+    std::shared_ptr<redis::connection_config const> const conn_;
+};
+
+} // namespace
+
+std::shared_ptr<redis::connection_config const>
+make_redis_connection_config(config::redis_store_config const& cfg) {
+    std::string why;
+    auto url = redis::parse_redis_url(cfg.url, why);
+    if (!url) throw std::invalid_argument("store.redis.url: " + why);
+    if (!cfg.password.empty()) url->password = cfg.password;
+    auto out = std::make_shared<redis::connection_config>();
+    out->url = std::move(*url);
+    out->connect_timeout = cfg.connect_timeout;
+    if (out->url.tls) out->tls = make_tls_context(cfg.tls);
+    return out;
+}
+
+// Redis keeps its own clock (TIME inside the scripts) so that every gateway replica measures
+// TTLs the same way; the injected clock is not used by this backend.
+std::unique_ptr<factory> make_redis_factory(config::redis_store_config const& cfg,
+                                            util::clock const&) {
+    return std::make_unique<redis_factory>(cfg);
+}
+
+} // namespace idemgate::store

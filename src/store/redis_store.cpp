@@ -1,0 +1,213 @@
+#include "idemgate/store/redis_store.hpp"
+
+#include "idemgate/error.hpp"
+#include "idemgate/redis/connection.hpp"
+#include "idemgate/redis/scripts.hpp"
+#include "idemgate/store/memory_store.hpp"
+#include "idemgate/store/record_codec.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace idemgate::store {
+
+namespace {
+
+using redis::reply;
+using redis::reply_type;
+
+error_code unavailable() noexcept {
+    return make_error_code(errc::store_unavailable);
+}
+
+std::string hex_of(fingerprint const& fp) {
+    constexpr std::string_view digits = "0123456789abcdef";
+    std::string out;
+    out.reserve(fp.size() * 2);
+    for (auto const b : fp) {
+        out.push_back(digits[b >> 4U]);
+        out.push_back(digits[b & 0x0FU]);
+    }
+    return out;
+}
+
+/// Redis reads PX 0 and WAIT 0 as "delete now" and "block forever": never send 0.
+std::string positive_ms(std::chrono::milliseconds d) {
+    return std::to_string(std::max<std::chrono::milliseconds::rep>(d.count(), 1));
+}
+
+/// An error reply (OOM under noeviction, READONLY after a failover, WRONGTYPE, ...) or a
+/// shape our scripts never produce: the step did not happen as asked.
+error_code unexpected(reply const& r, std::string_view step) {
+    if (r.is_error()) {
+        spdlog::warn("redis {}: error reply: {}", step, r.str);
+    } else {
+        spdlog::error("redis {}: unexpected reply type {}", step, static_cast<int>(r.type));
+    }
+    return unavailable();
+}
+
+result<begin_result> replay_of(reply const& r, fingerprint const& fp) {
+    auto const& blob = r.elements[1];
+    auto const& created = r.elements[2];
+    if (blob.type != reply_type::bulk_string || created.type != reply_type::integer) {
+        return unexpected(r, "begin");
+    }
+    auto rec = decode(blob.str);
+    if (!rec) {
+        spdlog::error("redis begin: a stored response cannot be decoded");
+        return unavailable();
+    }
+    // The blob holds the response; the script matched the fingerprint and kept the time.
+    rec->state = record_state::completed;
+    rec->fp = fp;
+    rec->owner.clear();
+    rec->created_ms = created.integer;
+    return begin_result{begin_kind::replay, {}, std::move(*rec)};
+}
+
+result<begin_result> parse_begin(reply const& r, fingerprint const& fp, owner_token owner) {
+    if (r.type != reply_type::array || r.elements.empty() || !r.elements[0].is_string()) {
+        return unexpected(r, "begin");
+    }
+    auto const& kind = r.elements[0].str;
+    if (kind == "acquired") return begin_result{begin_kind::acquired, std::move(owner), {}};
+    if (kind == "mismatch") return begin_result{begin_kind::fingerprint_mismatch, {}, {}};
+    if (kind == "in_progress") return begin_result{begin_kind::in_progress, {}, {}};
+    if (kind == "replay" && r.elements.size() == 3) return replay_of(r, fp);
+    return unexpected(r, "begin");
+}
+
+/// The owner-checked scripts answer 1 (done) or 0 (not the owner).
+error_code owner_result(result<reply> const& r, std::string_view step) {
+    if (!r) return r.error();
+    if (r->type != reply_type::integer) return unexpected(*r, step);
+    return r->integer == 1 ? error_code{} : make_error_code(errc::not_owner);
+}
+
+} // namespace
+
+redis_store::redis_store(net::any_io_executor ex, config::redis_store_config const& cfg,
+                         std::shared_ptr<redis::connection_config const> conn)
+    : key_prefix_(cfg.key_prefix), command_timeout_(cfg.command_timeout),
+      wait_replicas_(cfg.wait_replicas), wait_timeout_(cfg.wait_timeout) {
+    auto const n = std::max<std::uint32_t>(cfg.pool_size, 1);
+    conns_.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        conns_.push_back(std::make_shared<redis::connection>(ex, conn));
+        conns_.back()->start();
+    }
+}
+
+redis_store::redis_store(net::any_io_executor ex, config::redis_store_config const& cfg)
+    : redis_store(std::move(ex), cfg, make_redis_connection_config(cfg)) {}
+
+redis_store::~redis_store() {
+    for (auto const& c : conns_) c->stop();
+}
+
+store_state redis_store::state() const noexcept {
+    // Down exactly when calls fail at once: a first connection attempt still running counts
+    // as up, since calls wait for it (within command_timeout) rather than fail.
+    bool const up = std::any_of(conns_.begin(), conns_.end(), [](auto const& c) {
+        return c->link() != redis::link_state::down;
+    });
+    return up ? store_state::up : store_state::down;
+}
+
+std::string redis_store::key_of(scope_key const& key) const {
+    return key_prefix_ + "{" + key.hash + "}";
+}
+
+std::shared_ptr<redis::connection> redis_store::pick() {
+    // Round-robin over usable connections; none usable: fail fast (the loops reconnect).
+    for (std::size_t i = 0; i < conns_.size(); ++i) {
+        auto const idx = (next_ + i) % conns_.size();
+        if (conns_[idx]->link() == redis::link_state::down) continue;
+        next_ = (idx + 1) % conns_.size();
+        return conns_[idx];
+    }
+    return nullptr;
+}
+
+std::chrono::steady_clock::time_point redis_store::deadline() const {
+    return std::chrono::steady_clock::now() + command_timeout_;
+}
+
+task<result<begin_result>> redis_store::begin(scope_key key, fingerprint fp,
+                                              std::chrono::milliseconds lock_ttl) {
+    auto conn = pick();
+    auto owner = make_owner_token();
+    if (!conn || !owner) co_return unavailable();
+    auto k = key_of(key);
+    // Arguments as named locals: GCC 12 cannot keep an initializer_list across co_await.
+    std::vector<std::string> args{hex_of(fp), *owner, positive_ms(lock_ttl)};
+    auto r =
+        co_await redis::run_script(conn, redis::scripts().begin, k, std::move(args), deadline());
+    if (!r) co_return r.error();
+    auto out = parse_begin(*r, fp, std::move(*owner));
+    if (out && out->kind == begin_kind::acquired && wait_replicas_ > 0) {
+        co_return co_await confirm_replicas(std::move(conn), std::move(k), std::move(*out));
+    }
+    co_return out;
+}
+
+task<result<begin_result>> redis_store::confirm_replicas(std::shared_ptr<redis::connection> conn,
+                                                         std::string key, begin_result acquired) {
+    // WAIT on the claiming connection covers every write it made so far, the claim included.
+    auto const n = std::to_string(wait_replicas_);
+    auto const until = std::chrono::steady_clock::now() + wait_timeout_ + command_timeout_;
+    auto const ms = positive_ms(wait_timeout_);
+    redis::command wait{"WAIT", n, ms};
+    auto r = co_await conn->execute(std::move(wait), until);
+    if (r && r->type == reply_type::integer && r->integer >= wait_replicas_) co_return acquired;
+    if (r) {
+        spdlog::warn("redis: {} of {} replicas acknowledged a claim in time; answering "
+                     "store unavailable",
+                     r->type == reply_type::integer ? r->integer : -1, wait_replicas_);
+    }
+    // Give the claim back so that a retry is not held off by a lock nobody will use.
+    std::vector<std::string> args{acquired.owner};
+    auto const rel = co_await redis::run_script(conn, redis::scripts().release, std::move(key),
+                                                std::move(args), deadline());
+    (void)owner_result(rel, "release");
+    co_return unavailable();
+}
+
+task<error_code> redis_store::complete(scope_key key, owner_token owner, stored_response response,
+                                       std::chrono::milliseconds ttl) {
+    auto conn = pick();
+    if (!conn) co_return unavailable();
+    // Only the response is stored: fingerprint and created time are fields of the hash.
+    record rec;
+    rec.state = record_state::completed;
+    rec.response = std::move(response);
+    std::vector<std::string> args{std::move(owner), encode(rec), std::to_string(ttl.count())};
+    auto r = co_await redis::run_script(conn, redis::scripts().complete, key_of(key),
+                                        std::move(args), deadline());
+    co_return owner_result(r, "complete");
+}
+
+task<error_code> redis_store::release(scope_key key, owner_token owner) {
+    co_return co_await owner_step(true, std::move(key), std::move(owner), {});
+}
+
+task<error_code> redis_store::renew(scope_key key, owner_token owner,
+                                    std::chrono::milliseconds lock_ttl) {
+    co_return co_await owner_step(false, std::move(key), std::move(owner), lock_ttl);
+}
+
+task<error_code> redis_store::owner_step(bool release, scope_key key, owner_token owner,
+                                         std::chrono::milliseconds lock_ttl) {
+    auto conn = pick();
+    if (!conn) co_return unavailable();
+    std::vector<std::string> args{std::move(owner)};
+    if (!release) args.push_back(positive_ms(lock_ttl));
+    auto const& s = release ? redis::scripts().release : redis::scripts().renew;
+    auto r = co_await redis::run_script(conn, s, key_of(key), std::move(args), deadline());
+    co_return owner_result(r, s.name);
+}
+
+} // namespace idemgate::store

@@ -1,0 +1,173 @@
+#pragma once
+// Fixture of the store conformance suite (store_conformance_test.cpp): one backend per param.
+#include "idemgate/store/factory.hpp"
+#include "idemgate/util/clock.hpp"
+#include "support/run_task.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <ostream>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace idemgate::test {
+
+/// A backend under test.
+struct store_backend {
+    std::string name; // gtest param name: [A-Za-z0-9_]
+    /// Builds a factory whose stores take time from `clk`.
+    std::function<std::unique_ptr<store::factory>(util::clock const&)> make_factory;
+    /// Expiry runs on a clock the test cannot drive: real_clock() is injected and pass_time()
+    /// sleeps.
+    bool real_time = false;
+
+    /// gtest prints the param by its name, not as bytes.
+    friend void PrintTo(store_backend const& b, std::ostream* os) { *os << b.name; }
+};
+
+/// Defined in the backends section of store_conformance_test.cpp.
+std::vector<store_backend> store_backends();
+
+/// Outcomes of race_begins().
+struct begin_tally {
+    std::atomic<int> acquired{0};
+    std::atomic<int> in_progress{0};
+    std::atomic<int> other{0}; // any other kind or an error
+};
+
+/// One begin() whose outcome lands in `tally` (outlives every io_context that runs this).
+inline task<void> tally_begin(store::store* s, store::scope_key key, store::fingerprint fp,
+                              begin_tally* tally) {
+    auto const r = co_await s->begin(std::move(key), fp, std::chrono::seconds(60));
+    if (r && r->kind == store::begin_kind::acquired) {
+        ++tally->acquired;
+    } else if (r && r->kind == store::begin_kind::in_progress) {
+        ++tally->in_progress;
+    } else {
+        ++tally->other;
+    }
+}
+
+class store_conformance : public ::testing::TestWithParam<store_backend> {
+protected:
+    void SetUp() override {
+        factory_ = GetParam().make_factory(clock());
+        factory_->start();
+        store_ = factory_->make(ioc_.get_executor());
+        std::random_device rd;
+        nonce_ = std::to_string(rd()) + "-" + std::to_string(rd());
+    }
+
+    util::clock const& clock() const { return GetParam().real_time ? util::real_clock() : manual_; }
+
+    void pass_time(std::chrono::milliseconds d) {
+        if (GetParam().real_time) {
+            std::this_thread::sleep_for(d);
+        } else {
+            manual_.advance(d);
+        }
+    }
+
+    /// A 64-hex-char key unique to this test run, so tests sharing a server never collide.
+    store::scope_key key(std::string const& name) const {
+        auto const text = nonce_ + "/" + name;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        if (EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+            throw std::runtime_error("EVP_Digest failed");
+        }
+        static constexpr char digits[] = "0123456789abcdef";
+        store::scope_key k;
+        for (unsigned i = 0; i < len; ++i) {
+            k.hash.push_back(digits[md[i] >> 4U]);
+            k.hash.push_back(digits[md[i] & 0x0FU]);
+        }
+        return k;
+    }
+
+    static store::fingerprint fp(std::uint8_t seed) {
+        store::fingerprint f{};
+        for (std::size_t i = 0; i < f.size(); ++i) f[i] = static_cast<std::uint8_t>(seed + i);
+        return f;
+    }
+
+    /// Repeated and ordered headers, a binary body with NUL and high bytes.
+    static store::stored_response sample_response() {
+        store::stored_response r;
+        r.status = 201;
+        r.headers = {{"Content-Type", "application/octet-stream"},
+                     {"X-Zeta", "1"},
+                     {"Set-Cookie", "a=1"},
+                     {"X-Alpha", ""},
+                     {"Set-Cookie", "b=2"}};
+        r.body = std::string("\x00\x01\xff\xfe{\"id\":42}\r\n\x00", 16);
+        return r;
+    }
+
+    static store::stored_response other_response() {
+        store::stored_response r;
+        r.status = 500;
+        r.body = "other";
+        return r;
+    }
+
+    /// The store's begin; an error fails the test (thrown out of the test body).
+    store::begin_result begin(store::scope_key const& k, store::fingerprint const& f,
+                              std::chrono::milliseconds lock_ttl = std::chrono::seconds(60)) {
+        auto r = run_task(ioc_, store_->begin(k, f, lock_ttl));
+        if (!r) throw std::runtime_error("begin failed: " + r.error().message());
+        return std::move(*r);
+    }
+
+    error_code complete(store::scope_key const& k, store::owner_token const& owner,
+                        store::stored_response response,
+                        std::chrono::milliseconds ttl = std::chrono::hours(24)) {
+        return run_task(ioc_, store_->complete(k, owner, std::move(response), ttl));
+    }
+
+    error_code release(store::scope_key const& k, store::owner_token const& owner) {
+        return run_task(ioc_, store_->release(k, owner));
+    }
+
+    error_code renew(store::scope_key const& k, store::owner_token const& owner,
+                     std::chrono::milliseconds lock_ttl) {
+        return run_task(ioc_, store_->renew(k, owner, lock_ttl));
+    }
+
+    /// `threads` threads, each with its own io_context and store from the shared factory, run
+    /// `per_thread` concurrent begins of the same scope, all released at once by a latch.
+    void race_begins(store::scope_key const& k, store::fingerprint const& f, int threads,
+                     int per_thread, begin_tally& tally) {
+        std::latch start(threads);
+        std::vector<std::thread> pool;
+        for (int t = 0; t < threads; ++t) {
+            pool.emplace_back([&] {
+                net::io_context ioc;
+                auto s = factory_->make(ioc.get_executor());
+                for (int i = 0; i < per_thread; ++i) {
+                    net::co_spawn(ioc, tally_begin(s.get(), k, f, &tally), net::detached);
+                }
+                start.arrive_and_wait();
+                ioc.run_for(std::chrono::seconds(10));
+            });
+        }
+        for (auto& th : pool) th.join();
+    }
+
+    util::manual_clock manual_;
+    net::io_context ioc_;
+    std::unique_ptr<store::factory> factory_; // destroyed after the store it made
+    std::unique_ptr<store::store> store_;
+    std::string nonce_;
+};
+
+} // namespace idemgate::test

@@ -1,0 +1,55 @@
+#include "idemgate/config/parse.hpp"
+
+#include <gtest/gtest.h>
+
+namespace idemgate::config {
+namespace {
+
+env_lookup const no_env = [](std::string const&) -> std::optional<std::string> {
+    return std::nullopt;
+};
+
+TEST(to_yaml, output_parses_back_to_the_same_config) {
+    auto const first = load_file(std::string(IDEMGATE_TEST_DATA) + "/valid_full.yaml", no_env);
+    ASSERT_TRUE(first.ok());
+    auto const text = to_yaml(first.cfg);
+    auto const second = parse_yaml(text, "dump", no_env);
+    ASSERT_TRUE(second.ok()) << text;
+    EXPECT_EQ(to_yaml(second.cfg), text);
+    EXPECT_EQ(second.cfg.idempotency.ttl, first.cfg.idempotency.ttl);
+    EXPECT_EQ(second.cfg.store.memory.max_bytes, first.cfg.store.memory.max_bytes);
+    EXPECT_EQ(second.cfg.idempotency.methods, first.cfg.idempotency.methods);
+}
+
+TEST(to_yaml, redacts_every_secret) {
+    config cfg;
+    cfg.store.redis.url = "redis://app:url-secret@h:6379/0";
+    cfg.store.redis.password = "password-secret";
+    cfg.idempotency.scope_secret = "scope-secret";
+    auto const text = to_yaml(cfg);
+    for (auto const* secret : {"url-secret", "password-secret", "scope-secret"}) {
+        EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in\n" << text;
+    }
+    EXPECT_NE(text.find("redis://app:***@h:6379/0"), std::string::npos) << text;
+    EXPECT_NE(text.find("password: \"***\""), std::string::npos) << text;
+}
+
+TEST(to_yaml, keeps_a_dollar_brace_literal_through_a_round_trip) {
+    config cfg;
+    cfg.store.redis.key_prefix = "${literal}:";
+    auto const back = parse_yaml(to_yaml(cfg), "dump", no_env);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back.cfg.store.redis.key_prefix, "${literal}:");
+}
+
+TEST(name_of, spells_enum_values_as_the_contract_does) {
+    EXPECT_EQ(name_of(missing_key_mode::passthrough), "passthrough");
+    EXPECT_EQ(name_of(concurrent_mode::wait), "wait");
+    EXPECT_EQ(name_of(fingerprint_mode::canonical_json), "canonical_json");
+    EXPECT_EQ(name_of(store_backend::redis), "redis");
+    EXPECT_EQ(name_of(unavailable_mode::fail_closed), "fail_closed");
+    EXPECT_EQ(name_of(log_format::json), "json");
+}
+
+} // namespace
+} // namespace idemgate::config

@@ -1,0 +1,206 @@
+#include "idemgate/config/parse.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+namespace idemgate::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct rule_row {
+    std::string name;
+    std::function<void(config&)> change;
+    std::string key_path; // "" when the change is valid
+};
+
+class validate_rule : public testing::TestWithParam<rule_row> {};
+
+TEST_P(validate_rule, flags_exactly_the_changed_key_or_nothing) {
+    config cfg;
+    GetParam().change(cfg);
+    auto const problems = validate(cfg);
+    if (GetParam().key_path.empty()) {
+        EXPECT_TRUE(problems.empty()) << problems.front().to_string();
+        return;
+    }
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].key_path, GetParam().key_path) << problems[0].to_string();
+    EXPECT_FALSE(problems[0].message.empty());
+}
+
+rule_row bad(std::string name, std::function<void(config&)> f, std::string key) {
+    return {std::move(name), std::move(f), std::move(key)};
+}
+rule_row good(std::string name, std::function<void(config&)> f) {
+    return {std::move(name), std::move(f), ""};
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    rules, validate_rule,
+    testing::Values(
+        good("listen_ipv6", [](config& c) { c.listen = "[::]:8080"; }),
+        good("listen_hostname_port_0", [](config& c) { c.listen = "localhost:0"; }),
+        bad(
+            "listen_port_too_big", [](config& c) { c.listen = "127.0.0.1:65536"; }, "listen"),
+        bad(
+            "listen_no_host", [](config& c) { c.listen = ":8080"; }, "listen"),
+        bad(
+            "listen_bare_ipv6", [](config& c) { c.listen = "::1:8080"; }, "listen"),
+        bad(
+            "listen_bad_ipv4", [](config& c) { c.listen = "1.2.3.256:80"; }, "listen"),
+        good("admin_disabled", [](config& c) { c.admin.listen = ""; }),
+        bad(
+            "admin_same_as_listen", [](config& c) { c.admin.listen = c.listen; }, "admin.listen"),
+        bad(
+            "admin_garbage", [](config& c) { c.admin.listen = "admin"; }, "admin.listen"),
+        good("threads_1024", [](config& c) { c.threads = 1024; }),
+        bad(
+            "threads_1025", [](config& c) { c.threads = 1025; }, "threads"),
+        bad(
+            "pool_size_0", [](config& c) { c.upstream.pool_size = 0; }, "upstream.pool_size"),
+        bad(
+            "redis_pool_0", [](config& c) { c.store.redis.pool_size = 0; },
+            "store.redis.pool_size"),
+        bad(
+            "lock_ttl_0", [](config& c) { c.idempotency.lock_ttl = 0ms; }, "idempotency.lock_ttl"),
+        bad(
+            "ttl_0", [](config& c) { c.idempotency.ttl = 0ms; }, "idempotency.ttl"),
+        good("ttl_below_lock_ttl", [](config& c) { c.idempotency.ttl = 1s; }),
+        bad(
+            "wait_timeout_0", [](config& c) { c.idempotency.wait_timeout = 0ms; },
+            "idempotency.wait_timeout"),
+        bad(
+            "key_length_0", [](config& c) { c.idempotency.max_key_length = 0; },
+            "idempotency.max_key_length"),
+        good("key_length_4096", [](config& c) { c.idempotency.max_key_length = 4096; }),
+        bad(
+            "key_length_4097", [](config& c) { c.idempotency.max_key_length = 4097; },
+            "idempotency.max_key_length"),
+        bad(
+            "status_99", [](config& c) { c.idempotency.no_store_statuses = {99}; },
+            "idempotency.no_store_statuses[0]"),
+        good("status_599_and_none", [](config& c) { c.idempotency.no_store_statuses = {599}; }),
+        good("no_statuses", [](config& c) { c.idempotency.no_store_statuses.clear(); }),
+        bad(
+            "methods_empty", [](config& c) { c.idempotency.methods.clear(); },
+            "idempotency.methods"),
+        bad(
+            "method_lower_case", [](config& c) { c.idempotency.methods = {"post"}; },
+            "idempotency.methods[0]"),
+        bad(
+            "method_duplicate",
+            [](config& c) {
+                c.idempotency.methods = {"POST", "POST"};
+            },
+            "idempotency.methods[1]"),
+        bad(
+            "header_with_space", [](config& c) { c.idempotency.account_header = "X Acc"; },
+            "idempotency.account_header"),
+        bad(
+            "key_header_empty", [](config& c) { c.idempotency.key_header = ""; },
+            "idempotency.key_header"),
+        good("https_upstream", [](config& c) { c.upstream.url = "HTTPS://[::1]:8443/v1"; }),
+        bad(
+            "upstream_ftp", [](config& c) { c.upstream.url = "ftp://h"; }, "upstream.url"),
+        bad(
+            "upstream_no_host", [](config& c) { c.upstream.url = "http:///x"; }, "upstream.url"),
+        bad(
+            "upstream_query", [](config& c) { c.upstream.url = "http://h/?a=1"; }, "upstream.url"),
+        bad(
+            "upstream_port_0", [](config& c) { c.upstream.url = "http://h:0"; }, "upstream.url"),
+        bad(
+            "redis_http", [](config& c) { c.store.redis.url = "http://h"; }, "store.redis.url"),
+        bad(
+            "redis_db_16", [](config& c) { c.store.redis.url = "redis://h/16"; },
+            "store.redis.url"),
+        good("rediss_db_15", [](config& c) { c.store.redis.url = "rediss://u:p@h:1/15"; }),
+        bad(
+            "redis_user_only", [](config& c) { c.store.redis.url = "redis://pw@h"; },
+            "store.redis.url"),
+        bad(
+            "log_level", [](config& c) { c.log.level = "verbose"; }, "log.level"),
+        bad(
+            "negative_drain", [](config& c) { c.shutdown.drain_delay = -1s; },
+            "shutdown.drain_delay"),
+        bad(
+            "header_bytes_tiny", [](config& c) { c.limits.max_header_bytes = byte_size{100}; },
+            "limits.max_header_bytes"),
+        bad(
+            "max_stored_body_0", [](config& c) { c.idempotency.max_stored_body = byte_size{0}; },
+            "idempotency.max_stored_body"),
+        bad(
+            "wait_replicas_65", [](config& c) { c.store.redis.wait_replicas = 65; },
+            "store.redis.wait_replicas")),
+    [](testing::TestParamInfo<rule_row> const& row) { return row.param.name; });
+
+TEST(validate, never_prints_the_password_of_a_bad_redis_url) {
+    config cfg;
+    cfg.store.redis.url = "redis://app:topsecret@h/99";
+    auto const problems = validate(cfg);
+    ASSERT_EQ(problems.size(), 1u);
+    EXPECT_EQ(problems[0].to_string().find("topsecret"), std::string::npos)
+        << problems[0].to_string();
+    EXPECT_NE(problems[0].to_string().find("app:***@h"), std::string::npos);
+}
+
+TEST(parse_host_port, splits_ipv4_ipv6_and_names) {
+    auto const v4 = parse_host_port("0.0.0.0:8080");
+    ASSERT_TRUE(v4);
+    EXPECT_EQ(v4->host, "0.0.0.0");
+    EXPECT_EQ(v4->port, 8080);
+    EXPECT_FALSE(v4->ipv6);
+    auto const v6 = parse_host_port("[::1]:9090");
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->host, "::1");
+    EXPECT_TRUE(v6->ipv6);
+    auto const name = parse_host_port("my_redis.svc:65535");
+    ASSERT_TRUE(name);
+    EXPECT_EQ(name->port, 65535);
+    for (auto const* text : {"", "8080", "host", "host:", "host:x", "host:-1", "[::1]", "[::1]80",
+                             "[nope]:80", "-bad-:80", "a..b:80", "host:123456"}) {
+        EXPECT_FALSE(parse_host_port(text)) << text;
+    }
+}
+
+TEST(parse_http_url, fills_default_ports_and_keeps_the_path) {
+    auto const plain = parse_http_url("http://127.0.0.1:9000");
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->tls);
+    EXPECT_EQ(plain->host, "127.0.0.1");
+    EXPECT_EQ(plain->port, 9000);
+    EXPECT_EQ(plain->path, "");
+    auto const tls = parse_http_url("https://api.example.test/v1/");
+    ASSERT_TRUE(tls);
+    EXPECT_TRUE(tls->tls);
+    EXPECT_EQ(tls->port, 443);
+    EXPECT_EQ(tls->path, "/v1/");
+    EXPECT_EQ(parse_http_url("http://h")->port, 80);
+    for (auto const* text : {"h:80", "http://", "http://u:p@h", "http://h#f", "httpx://h"}) {
+        EXPECT_FALSE(parse_http_url(text)) << text;
+    }
+}
+
+TEST(parse_redis_url, decodes_credentials_and_the_database) {
+    auto const url = parse_redis_url("rediss://user:p%40ss@cache:6380/7");
+    ASSERT_TRUE(url);
+    EXPECT_TRUE(url->tls);
+    EXPECT_EQ(url->username, "user");
+    EXPECT_EQ(url->password, "p@ss");
+    EXPECT_EQ(url->host, "cache");
+    EXPECT_EQ(url->port, 6380);
+    EXPECT_EQ(url->database, 7u);
+    auto const plain = parse_redis_url("redis://127.0.0.1");
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->port, 6379);
+    EXPECT_EQ(plain->database, 0u);
+    EXPECT_EQ(plain->password, "");
+    for (auto const* text : {"redis://", "redis://h/x", "redis://h/-1", "redis://:p%4@h",
+                             "redis://h?db=1", "unix:///tmp/redis.sock", "redis://h:0"}) {
+        EXPECT_FALSE(parse_redis_url(text)) << text;
+    }
+}
+
+} // namespace
+} // namespace idemgate::config
