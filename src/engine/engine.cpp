@@ -84,7 +84,7 @@ task<handled> engine::forward_unprotected(request req, std::string const& peer, 
     bool const keep_alive = req.keep_alive();
     bool const head = req.method() == http::verb::head;
     unsigned const version = req.version();
-    proxy::prepare_upstream_request(req, peer);
+    proxy::prepare_upstream_request(req, peer, pool_.target().base_path);
     auto const t0 = steady_clock::now();
     auto r = co_await pool_.send(req);
     auto const took = since(t0);
@@ -146,7 +146,7 @@ task<handled> engine::execute(request req, std::string const& peer, claim const&
     bool const keep_alive = req.keep_alive();
     bool const head = req.method() == http::verb::head;
     unsigned const version = req.version();
-    proxy::prepare_upstream_request(req, peer);
+    proxy::prepare_upstream_request(req, peer, pool_.target().base_path);
     auto const t0 = steady_clock::now();
     // contract §2: renew the in-progress record while the upstream works.
     auto send = pool_.send(req);

@@ -51,8 +51,14 @@ void frame(response& res, bool head_request) {
 
 } // namespace
 
-void prepare_upstream_request(request& req, std::string_view peer_address) {
+void prepare_upstream_request(request& req, std::string_view peer_address,
+                              std::string_view base_path) {
     drop_connection_fields(req);
+    if (!base_path.empty()) {
+        std::string target(base_path);
+        target.append(req.target());
+        req.target(target);
+    }
     req.erase(http::field::expect);
     auto xff = req.find("X-Forwarded-For");
     if (xff == req.end()) {

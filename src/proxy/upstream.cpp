@@ -1,33 +1,19 @@
 #include "idemgate/proxy/upstream.hpp"
 
-#include <boost/url/parse.hpp>
+#include "idemgate/config/parse.hpp"
 
 namespace idemgate::proxy {
 
-result<upstream_target> parse_upstream_url(std::string_view url, std::string& problem) {
-    auto parsed = boost::urls::parse_absolute_uri(url);
-    if (!parsed) {
-        problem = "not an absolute URL";
-        return parsed.error();
-    }
+std::optional<upstream_target> parse_upstream_url(std::string_view url) {
+    // The same parser as --check-config, so what validates is what runs.
+    auto parsed = config::parse_http_url(url);
+    if (!parsed) return std::nullopt;
     upstream_target t;
-    auto const scheme = parsed->scheme();
-    if (scheme == "https") {
-        t.tls = true;
-    } else if (scheme != "http") {
-        problem = "scheme must be http or https";
-        return make_error_code(boost::system::errc::invalid_argument);
-    }
-    t.host = parsed->host_address(); // IPv6 literal without brackets
-    if (t.host.empty()) {
-        problem = "missing host";
-        return make_error_code(boost::system::errc::invalid_argument);
-    }
-    t.port = parsed->has_port() ? std::string(parsed->port()) : (t.tls ? "443" : "80");
-    if (!(parsed->path().empty() || parsed->path() == "/") || parsed->has_query()) {
-        problem = "a path or query is not supported; the client's target is forwarded as is";
-        return make_error_code(boost::system::errc::invalid_argument);
-    }
+    t.tls = parsed->tls;
+    t.host = parsed->host;
+    t.port = std::to_string(parsed->port);
+    t.base_path = parsed->path;
+    while (!t.base_path.empty() && t.base_path.back() == '/') t.base_path.pop_back();
     return t;
 }
 

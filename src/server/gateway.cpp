@@ -75,9 +75,8 @@ std::unique_ptr<tcp_acceptor> listen_on(net::io_context& ioc, tcp::endpoint ep, 
 } // namespace
 
 void gateway::impl::setup() {
-    std::string problem;
-    auto t = proxy::parse_upstream_url(cfg.upstream.url, problem);
-    if (!t) throw std::runtime_error("upstream.url: " + problem);
+    auto t = proxy::parse_upstream_url(cfg.upstream.url);
+    if (!t) throw std::runtime_error("upstream.url: not an http:// or https:// URL");
     target = *t;
     tls = proxy::make_tls_context(target, cfg.upstream.tls);
     stores = store::make_factory(cfg.store, util::real_clock());

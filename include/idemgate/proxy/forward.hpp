@@ -10,8 +10,10 @@ namespace idemgate::proxy {
 /// Rewrites a client request for the upstream in place: drops hop-by-hop fields and every
 /// field the Connection header names (RFC 9110 §7.6.1) and `Expect` (the body is already
 /// read), appends the peer to X-Forwarded-For, sets X-Forwarded-Proto when absent, and
-/// re-frames the body with a single Content-Length.
-void prepare_upstream_request(request& req, std::string_view peer_address);
+/// re-frames the body with a single Content-Length. A non-empty `base_path` (upstream.url's
+/// path) is prefixed to the target.
+void prepare_upstream_request(request& req, std::string_view peer_address,
+                              std::string_view base_path);
 
 /// Every field of a response, in order; engine::to_stored keeps the end-to-end ones.
 store::header_list fields_of(response const& res);

@@ -6,6 +6,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,11 +16,11 @@ struct upstream_target {
     bool tls = false;
     std::string host; // DNS name or IP literal (without brackets); also the SNI name
     std::string port; // "80" / "443" when the URL has none
+    std::string base_path; // the URL's path without trailing '/', prefixed to every target
 };
 
-/// http:// or https:// with a host; a path or query in the URL is refused (the gateway
-/// forwards the client's target as is). Error text names the problem.
-result<upstream_target> parse_upstream_url(std::string_view url, std::string& problem);
+/// http:// or https:// with a host (config::parse_http_url). nullopt when invalid.
+std::optional<upstream_target> parse_upstream_url(std::string_view url);
 
 /// A verifying TLS client context (system CAs, or tls.ca_file); nullptr for plain http.
 /// Throws on an unreadable CA file (startup only).

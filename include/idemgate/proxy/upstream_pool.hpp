@@ -39,6 +39,7 @@ public:
     task<upstream_result> send(request const& req);
 
     std::size_t idle_count() const noexcept { return idle_.size(); }
+    upstream_target const& target() const noexcept { return target_; }
 
 private:
     task<std::unique_ptr<upstream_connection>> connect(error_code& ec);

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what building, testing and benchmarking idemgate needs (Debian 12, as root or sudo).
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config git
+  libboost1.81-dev libboost-url1.81-dev libhiredis-dev libssl-dev nlohmann-json3-dev
+  libspdlog-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+  redis-server redis-tools wrk nginx curl ca-certificates procps
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update
+  $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+# The packaged redis-server and nginx start as services on install; the tests and the
+# benchmark start their own on free loopback ports, so these are not needed.
