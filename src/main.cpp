@@ -1,4 +1,5 @@
 // idemgate: an HTTP idempotency gateway. CLI per contract §6.
+#include "idemgate/admin/healthcheck.hpp"
 #include "idemgate/config/parse.hpp"
 #include "idemgate/log/log.hpp"
 #include "idemgate/server/gateway.hpp"
@@ -12,6 +13,7 @@ namespace {
 
 constexpr std::string_view usage = R"(usage: idemgate --config FILE
        idemgate --check-config FILE
+       idemgate healthcheck --config FILE [--ready]
        idemgate --version | --help
 
 An HTTP/1.1 reverse proxy that makes mutating calls safe to retry with an
@@ -19,6 +21,8 @@ Idempotency-Key header (replay of the first response, 409 on a reused key).
 
   --config FILE        run with the YAML configuration FILE
   --check-config FILE  validate FILE: exit 0, or 2 with one line per problem
+  healthcheck          GET /livez (or /readyz with --ready) on admin.listen of FILE:
+                       exit 0 when it answers 200, else 1 (an exec probe)
   --version            print the version and exit
   --help               print this help and exit
 
@@ -45,6 +49,17 @@ int main(int argc, char** argv) {
     if (argc == 2 && cmd == "--version") {
         std::cout << "idemgate " << IDEMGATE_VERSION << " (" << IDEMGATE_REVISION << ")\n";
         return 0;
+    }
+    if (cmd == "healthcheck") {
+        std::string_view const flag = argc > 2 ? argv[2] : "";
+        bool const ready = argc == 5 && std::string_view(argv[4]) == "--ready";
+        if (flag != "--config" || (argc != 4 && !ready)) {
+            std::cerr << usage;
+            return 2;
+        }
+        auto cfg = load(argv[3]);
+        if (!cfg) return 2;
+        return idemgate::admin::healthcheck(cfg->admin, ready ? "/readyz" : "/livez");
     }
     if (argc != 3 || (cmd != "--config" && cmd != "--check-config")) {
         std::cerr << usage;
