@@ -10,6 +10,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 
 namespace idemgate::http_server {
@@ -78,11 +79,9 @@ request_summary summarise(request const& req, std::string id) {
             std::move(id)};
 }
 
-void access_log(request_summary const& r, engine::handled const& h,
-                steady_clock::time_point t0) {
+void access_log(request_summary const& r, engine::handled const& h, steady_clock::time_point t0) {
     if (!log::enabled(spdlog::level::info)) return;
-    auto const us = std::chrono::duration_cast<std::chrono::microseconds>(
-        steady_clock::now() - t0);
+    auto const us = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
     log::info("access", {{"method", r.method},
                          {"path", r.path},
                          {"status", h.res.result_int()},
@@ -93,7 +92,38 @@ void access_log(request_summary const& r, engine::handled const& h,
                          {"upstream_ms", static_cast<double>(h.upstream_time.count()) / 1000.0}});
 }
 
+/// A deadline that cancels the socket's pending read instead of closing the socket (as
+/// tcp_stream's own expiry does), so that a 408 can still be written.
+class read_deadline {
+public:
+    read_deadline(tcp_stream& stream, std::chrono::milliseconds after)
+        : timer_(stream.get_executor()) {
+        stream.expires_never();
+        timer_.expires_after(after);
+        timer_.async_wait([&stream, st = state_](error_code ec) {
+            // `done`: the read finished first and `stream` may be gone by now.
+            if (ec || st->done) return;
+            st->fired = true;
+            error_code ignored;
+            stream.socket().cancel(ignored);
+        });
+    }
+    ~read_deadline() {
+        state_->done = true;
+        timer_.cancel();
+    }
+    read_deadline(read_deadline const&) = delete;
+    read_deadline& operator=(read_deadline const&) = delete;
+    bool fired() const noexcept { return state_->fired; }
 
+private:
+    struct state {
+        bool fired = false;
+        bool done = false;
+    };
+    net::steady_timer timer_;
+    std::shared_ptr<state> state_ = std::make_shared<state>();
+};
 
 /// Reads one request under the limits. On failure `err` says what to answer (ok: close).
 task<std::optional<request>> read_request(tcp_stream& stream, beast::flat_buffer& buf,
@@ -101,23 +131,26 @@ task<std::optional<request>> read_request(tcp_stream& stream, beast::flat_buffer
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(cfg.limits.max_header_bytes.bytes));
     parser.body_limit(cfg.limits.max_request_body.bytes);
-    stream.expires_after(cfg.timeouts.request_headers);
-    auto [hec, hn] = co_await http::async_read_header(stream, buf, parser);
-    if (hec) {
-        err = answer_for(hec);
-        co_return std::nullopt;
+    {
+        read_deadline deadline(stream, cfg.timeouts.request_headers);
+        auto [hec, hn] = co_await http::async_read_header(stream, buf, parser);
+        if (hec) {
+            err = deadline.fired() ? errc::request_timeout : answer_for(hec);
+            co_return std::nullopt;
+        }
     }
     if ((err = check_head(parser, cfg.limits)) != errc::ok) co_return std::nullopt;
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, 11};
+        stream.expires_after(cfg.timeouts.idle);
         auto [cec, cn] = co_await http::async_write(stream, cont);
         if (cec) co_return std::nullopt;
     }
     if (!parser.is_done()) {
-        stream.expires_after(cfg.timeouts.idle);
+        read_deadline deadline(stream, cfg.timeouts.idle);
         auto [bec, bn] = co_await http::async_read(stream, buf, parser);
         if (bec) {
-            err = answer_for(bec);
+            err = deadline.fired() ? errc::request_timeout : answer_for(bec);
             co_return std::nullopt;
         }
     }

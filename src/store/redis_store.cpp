@@ -111,9 +111,8 @@ redis_store::~redis_store() {
 store_state redis_store::state() const noexcept {
     // Down exactly when calls fail at once: a first connection attempt still running counts
     // as up, since calls wait for it (within command_timeout) rather than fail.
-    bool const up = std::any_of(conns_.begin(), conns_.end(), [](auto const& c) {
-        return c->link() != redis::link_state::down;
-    });
+    bool const up = std::any_of(conns_.begin(), conns_.end(),
+                                [](auto const& c) { return c->link() != redis::link_state::down; });
     return up ? store_state::up : store_state::down;
 }
 

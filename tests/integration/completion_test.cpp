@@ -69,23 +69,26 @@ TEST_P(completing_an_operation, no_store_statuses_are_configurable) {
     EXPECT_EQ(upstream_.calls(), 3U);
 }
 
+// Names out of alphabetical order, a repeated field, and hop-by-hop fields in between.
 std::string const hop_by_hop_reply = "HTTP/1.1 201 Created\r\n"
-                                     "X-First: a\r\n"
+                                     "X-Zulu: a\r\n"
                                      "Connection: X-Foo, keep-alive\r\n"
                                      "X-Foo: 1\r\n"
+                                     "X-Dup: 1\r\n"
+                                     "X-Dup: 2\r\n"
                                      "Keep-Alive: timeout=5\r\n"
-                                     "X-Second: b\r\n"
+                                     "X-Alpha: b\r\n"
                                      "Content-Type: text/plain\r\n"
-                                     "X-First: c\r\n"
                                      "Transfer-Encoding: chunked\r\n"
                                      "\r\n"
                                      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
 
-/// The end-to-end fields X-First/X-Second in the order they appear.
+/// The stub's end-to-end X- fields in the order they appear. (Repeated names are kept adjacent:
+/// Beast's parser, on both sides, groups them, which RFC 9110 §5.3 allows.)
 header_list end_to_end(http_response const& res) {
     header_list out;
     for (auto const& f : res.headers) {
-        if (count_header({f}, "X-First") + count_header({f}, "X-Second") != 0) out.push_back(f);
+        if (f.first == "X-Zulu" || f.first == "X-Dup" || f.first == "X-Alpha") out.push_back(f);
     }
     return out;
 }
@@ -99,7 +102,7 @@ TEST_P(completing_an_operation, hop_by_hop_headers_are_dropped_and_the_rest_kept
     start_gateway();
     auto const first = send(protected_post("hop-1"));
     auto const replay = send(protected_post("hop-1"));
-    header_list const expected{{"X-First", "a"}, {"X-Second", "b"}, {"X-First", "c"}};
+    header_list const expected{{"X-Zulu", "a"}, {"X-Dup", "1"}, {"X-Dup", "2"}, {"X-Alpha", "b"}};
     for (auto const* res : {&first, &replay}) {
         EXPECT_EQ(res->status, 201U) << res->error;
         EXPECT_EQ(res->body, "hello world");

@@ -33,6 +33,11 @@ inline std::vector<store_kind> store_kinds() {
 #endif
 }
 
+/// Readable parameter in gtest messages.
+inline void PrintTo(store_kind k, std::ostream* os) {
+    *os << (k == store_kind::redis ? "redis" : "memory");
+}
+
 /// Test-name suffix for INSTANTIATE_TEST_SUITE_P.
 inline std::string store_name(::testing::TestParamInfo<store_kind> const& info) {
     return info.param == store_kind::redis ? "redis" : "memory";
@@ -111,7 +116,9 @@ protected:
     /// Starts idemgate in front of upstream_ with `cfg` plus loopback/port-0 defaults.
     void start_gateway(gateway_config cfg = {}) {
         cfg.set_default("listen", "127.0.0.1:0")
-            .set_default("admin.listen", "127.0.0.1:0")
+            // Not "127.0.0.1:0": config validation rejects admin.listen == listen even for
+            // port 0 (reported); a port bound and released just before is the workaround.
+            .set_default("admin.listen", "127.0.0.1:" + std::to_string(unused_port()))
             .set_default("threads", "2")
             .set_default("log.format", "json")
             .set_default("log.level", "info")
@@ -122,9 +129,9 @@ protected:
 #ifdef IDEMGATE_IT_HAVE_REDIS
             // One redis-server for the suite; a prefix per test keeps their records apart.
             static int test_number = 0;
-            cfg.set_default("store.redis.url", shared_redis_url());
+            if (!cfg.has("store.redis.url")) cfg.set("store.redis.url", shared_redis_url());
             cfg.set_default("store.redis.key_prefix",
-                            "it" + std::to_string(++test_number) + ":");
+                            "\"it" + std::to_string(++test_number) + ":\"");
 #endif
             cfg.set_default("store.backend", "redis");
         } else {

@@ -84,6 +84,41 @@ TEST_P(when_the_upstream_fails, an_upstream_timeout_gives_504_and_keeps_the_reco
     EXPECT_EQ(upstream_.calls(), 2U);
 }
 
+TEST_P(when_the_upstream_fails, a_truncated_response_is_no_response_and_keeps_the_record) {
+    upstream_.set_handler([](recorded_request const&, std::size_t n) {
+        auto reply = upstream_stub::default_reply(n);
+        if (n == 1) {
+            reply.raw = "HTTP/1.1 201 Created\r\nContent-Length: 100\r\n\r\npartial";
+            reply.close_after = true;
+        }
+        return reply;
+    });
+    start_gateway(gateway_config{}.set("idempotency.lock_ttl", "500ms"));
+    auto const first = send(protected_post("cut-1"));
+    EXPECT_TRUE(first.status == 502 || first.status == 504) << first.status << first.body;
+    EXPECT_EQ(first.body.find("partial"), std::string::npos); // never half a response
+    expect_error(send(protected_post("cut-1")), 409, "idempotency_request_in_progress");
+    EXPECT_EQ(retry_while_in_progress(protected_post("cut-1"), 3s).status, 201U);
+    EXPECT_EQ(upstream_.calls(), 2U);
+}
+
+TEST_P(when_the_upstream_fails, an_upstream_response_with_both_framings_gets_502) {
+    upstream_.set_handler([](recorded_request const&, std::size_t n) {
+        auto reply = upstream_stub::default_reply(n);
+        if (n == 1) {
+            reply.raw = "HTTP/1.1 201 Created\r\nContent-Length: 5\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+        }
+        return reply;
+    });
+    start_gateway();
+    expect_error(send({"GET", "/v1/framing", {}, {}}), 502, "upstream_unavailable");
+    // The connection was not reused: the next request gets a clean answer.
+    auto const next = send({"GET", "/v1/framing", {}, {}});
+    EXPECT_EQ(next.status, 201U) << next.error << next.body;
+    EXPECT_EQ(next.header("X-Upstream-Call"), "2");
+}
+
 TEST_P(when_the_upstream_fails, an_unprotected_request_that_times_out_gets_504) {
     fail_first_call(stub_reply::action::hang);
     start_gateway(gateway_config{}.set("upstream.timeout", "300ms"));

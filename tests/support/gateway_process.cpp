@@ -171,7 +171,10 @@ void gateway_process::wait_until_listening() {
     auto const line = wait_for_json(
         [](nlohmann::json const& j) { return j.value("msg", "") == "listening"; }, 10s);
     if (!line) {
-        throw std::runtime_error("idemgate did not print its listening line; output:\n" + output());
+        auto const code = reap(0ms); // set when it already exited (127: exec failed)
+        throw std::runtime_error("idemgate did not print its listening line (" +
+                                 (code ? "exit code " + std::to_string(*code) : "still running") +
+                                 "); output:\n" + output());
     }
     port_ = port_of(*line, "listen");
     admin_port_ = port_of(*line, "admin");

@@ -1,16 +1,11 @@
 #include "support/redis_server.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -26,82 +21,37 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-/// Closes the fd when it goes out of scope.
-struct fd_guard {
-    int fd;
-    ~fd_guard() {
-        if (fd >= 0) ::close(fd);
+/// Runs `args` with stdin/stdout/stderr on /dev/null; returns the pid.
+pid_t spawn_quiet(std::vector<std::string> args) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    for (int fd = 0; fd <= 2; ++fd) {
+        posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY,
+                                         0);
     }
-};
-
-sockaddr_in loopback(std::uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
+    pid_t pid = -1;
+    int const rc = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("redis_server: cannot run " + args[0]);
+    return pid;
 }
 
-std::uint16_t free_port() {
-    fd_guard s{::socket(AF_INET, SOCK_STREAM, 0)};
-    auto a = loopback(0);
-    socklen_t len = sizeof a;
-    if (s.fd < 0 || ::bind(s.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(s.fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        throw std::runtime_error("redis_server: no free port");
-    }
-    return ntohs(a.sin_port);
-}
-
-int connect_to(std::uint16_t port) {
-    int const fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    auto a = loopback(port);
-    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        if (fd >= 0) ::close(fd);
-        throw std::runtime_error("redis_server: connect failed");
-    }
-    return fd;
-}
-
-void send_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-        auto const n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-        if (n <= 0) throw std::runtime_error("redis_server: send failed");
-        bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
-/// Sends `cmds` pipelined and reads one reply each, all within 2 s.
-std::vector<redis::reply> exchange(std::uint16_t port,
-                                   std::vector<std::vector<std::string>> const& cmds) {
-    fd_guard const s{connect_to(port)};
-    std::string out;
-    for (auto const& args : cmds) {
-        std::vector<std::string_view> views(args.begin(), args.end());
-        out.append(redis::command(views).bytes());
-    }
-    send_all(s.fd, out);
-    auto const deadline = clock_type::now() + 2s;
-    redis::reply_parser parser;
-    std::vector<redis::reply> replies;
-    char buf[16384];
-    while (replies.size() < cmds.size()) {
-        if (auto r = parser.next()) {
-            replies.push_back(std::move(*r));
-            continue;
+/// Waits up to `limit` for `pid` to exit, then kills it; returns the wait status.
+int reap(pid_t pid, std::chrono::milliseconds limit) {
+    auto const deadline = clock_type::now() + limit;
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+        if (clock_type::now() >= deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            break;
         }
-        auto const left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
-        pollfd p{s.fd, POLLIN, 0};
-        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-            throw std::runtime_error("redis_server: no reply within 2 s");
-        }
-        auto const n = ::recv(s.fd, buf, sizeof buf, 0);
-        if (n <= 0 || !parser.feed(std::string_view(buf, static_cast<std::size_t>(n)))) {
-            throw std::runtime_error("redis_server: connection closed or bad reply");
-        }
+        std::this_thread::sleep_for(10ms);
     }
-    return replies;
+    return status;
 }
 
 std::string log_tail(std::filesystem::path const& file) {
@@ -116,9 +66,24 @@ std::string log_tail(std::filesystem::path const& file) {
 
 redis_server::redis_server(std::vector<std::string> extra_args)
     : extra_args_(std::move(extra_args)) {
+    make_dir();
+    start_on_free_port();
+}
+
+redis_server::redis_server(tls_only, std::vector<std::string> extra_args)
+    : extra_args_(std::move(extra_args)), tls_(true) {
+    make_dir();
+    make_certificate();
+    start_on_free_port();
+}
+
+void redis_server::make_dir() {
     std::string templ = (std::filesystem::temp_directory_path() / "idemgate-redis-XXXXXX").string();
     if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("redis_server: mkdtemp");
     dir_ = templ;
+}
+
+void redis_server::start_on_free_port() {
     // A port found free may be taken before redis binds it: try a few.
     for (int attempt = 0;; ++attempt) {
         port_ = free_port();
@@ -127,10 +92,26 @@ redis_server::redis_server(std::vector<std::string> extra_args)
             return;
         } catch (std::runtime_error const&) {
             if (attempt == 4) {
-                std::filesystem::remove_all(dir_);
+                std::error_code ignored;
+                std::filesystem::remove_all(dir_, ignored);
                 throw;
             }
         }
+    }
+}
+
+void redis_server::make_certificate() {
+    auto const key = (dir_ / "key.pem").string();
+    auto const cert = ca_file().string();
+    // clang-format off
+    std::vector<std::string> args{
+        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"};
+    // clang-format on
+    int const status = reap(spawn_quiet(std::move(args)), 10s);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        throw std::runtime_error("redis_server: openssl failed to make a certificate");
     }
 }
 
@@ -141,37 +122,21 @@ redis_server::~redis_server() {
 }
 
 void redis_server::spawn() {
-    std::vector<std::string> args{"redis-server",
-                                  "--port",
-                                  std::to_string(port_),
-                                  "--bind",
-                                  "127.0.0.1",
-                                  "--save",
-                                  "",
-                                  "--appendonly",
-                                  "no",
-                                  "--enable-debug-command",
-                                  "yes",
-                                  "--dir",
-                                  dir_.string(),
-                                  "--logfile",
-                                  (dir_ / "redis.log").string()};
+    auto const port = std::to_string(port_);
+    // clang-format off
+    std::vector<std::string> args{
+        "redis-server", "--port", tls_ ? "0" : port, "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no", "--enable-debug-command", "yes", "--dir", dir_.string(),
+        "--logfile", (dir_ / "redis.log").string()};
+    // clang-format on
+    if (tls_) {
+        auto const cert = ca_file().string();
+        auto const key = (dir_ / "key.pem").string();
+        args.insert(args.end(), {"--tls-port", port, "--tls-cert-file", cert, "--tls-key-file", key,
+                                 "--tls-ca-cert-file", cert, "--tls-auth-clients", "no"});
+    }
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    for (int fd = 0; fd <= 2; ++fd) {
-        posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY,
-                                         0);
-    }
-    int const rc = ::posix_spawnp(&pid_, "redis-server", &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-        pid_ = -1;
-        throw std::runtime_error("redis_server: cannot run redis-server");
-    }
+    pid_ = spawn_quiet(std::move(args));
 }
 
 void redis_server::start() {
@@ -197,16 +162,7 @@ void redis_server::stop() {
     if (paused_) ::kill(pid_, SIGCONT);
     paused_ = false;
     ::kill(pid_, SIGTERM);
-    auto const deadline = clock_type::now() + 5s;
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-        if (clock_type::now() >= deadline) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, &status, 0);
-            break;
-        }
-        std::this_thread::sleep_for(10ms);
-    }
+    reap(pid_, 5s);
     pid_ = -1;
 }
 
@@ -222,85 +178,13 @@ std::string redis_server::url(std::uint32_t db) const {
     return "redis://127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db);
 }
 
-void redis_server::use_auth(std::string user, std::string password) {
-    user_ = std::move(user);
-    password_ = std::move(password);
-}
-
-bool redis_server::answers() const {
-    try {
-        exchange(port_, {{"PING"}}); // with requirepass the -NOAUTH error is an answer too
-        return true;
-    } catch (std::runtime_error const&) {
-        return false;
-    }
-}
-
-redis::reply redis_server::command(std::vector<std::string> const& args, std::uint32_t db) const {
-    std::vector<std::vector<std::string>> cmds;
-    if (!password_.empty()) {
-        cmds.push_back(user_.empty() ? std::vector<std::string>{"AUTH", password_}
-                                     : std::vector<std::string>{"AUTH", user_, password_});
-    }
-    if (db != 0) cmds.push_back({"SELECT", std::to_string(db)});
-    cmds.push_back(args);
-    auto replies = exchange(port_, cmds);
-    for (std::size_t i = 0; i + 1 < replies.size(); ++i) {
-        if (replies[i].is_error()) throw std::runtime_error("redis_server: " + replies[i].str);
-    }
-    return std::move(replies.back());
-}
-
-std::string redis_server::info_field(std::string const& section, std::string const& field) const {
-    auto const text = command({"INFO", section}).str;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.starts_with(field + ":")) return line.substr(field.size() + 1);
-    }
-    return {};
-}
-
 redis_server& shared_redis_server() {
     static redis_server server;
     return server;
 }
 
-std::string shared_redis_url() { return shared_redis_server().url(); }
-
-namespace {
-
-/// name → calls, from the lines `cmdstat_<name>:calls=<n>,usec=...`.
-std::vector<std::pair<std::string, std::uint64_t>> commandstats(redis_server const& server) {
-    std::vector<std::pair<std::string, std::uint64_t>> out;
-    std::istringstream in(server.command({"INFO", "commandstats"}).str);
-    for (std::string line; std::getline(in, line);) {
-        constexpr std::string_view prefix = "cmdstat_";
-        auto const colon = line.find(":calls=");
-        if (!line.starts_with(prefix) || colon == std::string::npos) continue;
-        auto const name = line.substr(prefix.size(), colon - prefix.size());
-        out.emplace_back(name, std::strtoull(line.c_str() + colon + 7, nullptr, 10));
-    }
-    return out;
-}
-
-} // namespace
-
-std::uint64_t command_calls(redis_server const& server, std::vector<std::string> const& except) {
-    std::uint64_t total = 0;
-    for (auto const& [name, calls] : commandstats(server)) {
-        bool skip = false;
-        for (auto const& e : except) skip = skip || name == e;
-        if (!skip) total += calls;
-    }
-    return total;
-}
-
-std::uint64_t command_calls_of(redis_server const& server, std::string const& name) {
-    for (auto const& [n, calls] : commandstats(server)) {
-        if (n == name) return calls;
-    }
-    return 0;
+std::string shared_redis_url() {
+    return shared_redis_server().url();
 }
 
 } // namespace idemgate::test

@@ -20,6 +20,11 @@ public:
     /// Starts at once on a free port; `extra_args` are appended (e.g. {"--requirepass", "pw"}).
     /// Throws std::runtime_error when it does not answer within 5 s.
     explicit redis_server(std::vector<std::string> extra_args = {});
+
+    /// Tag: serve TLS only, with a self-signed certificate for DNS:localhost and
+    /// IP:127.0.0.1 made by the openssl tool in the temp dir. command() cannot reach it.
+    struct tls_only {};
+    explicit redis_server(tls_only, std::vector<std::string> extra_args = {});
     ~redis_server();
     redis_server(redis_server const&) = delete;
     redis_server& operator=(redis_server const&) = delete;
@@ -35,6 +40,8 @@ public:
     std::uint16_t port() const noexcept { return port_; }
     /// `redis://127.0.0.1:<port>/<db>` (no credentials).
     std::string url(std::uint32_t db = 0) const;
+    /// The self-signed certificate of a tls_only server (its own CA).
+    std::filesystem::path ca_file() const { return dir_ / "cert.pem"; }
 
     /// Credentials for command() (AUTH is sent first when `password` is not empty).
     void use_auth(std::string user, std::string password);
@@ -45,6 +52,10 @@ public:
     std::string info_field(std::string const& section, std::string const& field) const;
 
 private:
+    static std::uint16_t free_port();
+    void make_dir();
+    void start_on_free_port();
+    void make_certificate();
     void spawn();
     bool answers() const;
 
@@ -53,6 +64,7 @@ private:
     std::uint16_t port_ = 0;
     pid_t pid_ = -1;
     bool paused_ = false;
+    bool tls_ = false;
     std::string user_;
     std::string password_;
 };

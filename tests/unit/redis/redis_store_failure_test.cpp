@@ -138,6 +138,18 @@ TEST_F(redis_store_failure_test, one_connection_down_leaves_the_store_up_on_the_
     for (char c = 'c'; c < 'g'; ++c) EXPECT_TRUE(begin(key(c)));
 }
 
+TEST_F(redis_store_failure_test, a_server_out_of_memory_under_noeviction_is_store_unavailable) {
+    redis_server server;
+    auto& s = open(server);
+    ASSERT_TRUE(begin(key('a')));
+    server.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+    server.command({"CONFIG", "SET", "maxmemory", "1"});
+    auto const r = begin(key('b'));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), errc::store_unavailable);
+    EXPECT_EQ(s.state(), store_state::up); // the server answers; it is just full
+}
+
 TEST(redis_factory, a_bad_url_is_rejected_at_start_up_without_echoing_the_password) {
     config::redis_store_config cfg;
     cfg.url = "redis://user:hunter2@host:notaport";

@@ -291,17 +291,5 @@ TEST_F(redis_store_test, error_replies_and_corrupt_records_are_store_unavailable
     EXPECT_EQ(corrupt.error(), errc::store_unavailable);
 }
 
-TEST_F(redis_store_test, a_server_out_of_memory_under_noeviction_is_store_unavailable) {
-    redis_server server;
-    open(config_for(server));
-    ASSERT_TRUE(begin(key("fits"), fp(1)));
-    server.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
-    server.command({"CONFIG", "SET", "maxmemory", "1"});
-    auto const r = begin(key("oom"), fp(1));
-    ASSERT_FALSE(r);
-    EXPECT_EQ(r.error(), errc::store_unavailable);
-    EXPECT_EQ(store_->state(), store_state::up); // the server answers; it is just full
-}
-
 } // namespace
 } // namespace idemgate::store
