@@ -15,6 +15,9 @@ error_info info_of(errc e) noexcept {
                 "This request must carry an Idempotency-Key header."};
     case errc::bad_request:
         return {400, "bad_request", "The request could not be parsed."};
+    case errc::bad_framing:
+        return {400, "bad_request",
+                "The request's framing is ambiguous: a Transfer-Encoding must end in chunked."};
     case errc::key_in_use:
         return {409, "idempotency_key_in_use",
                 "This Idempotency-Key was already used with a different request body."};

@@ -12,6 +12,7 @@ enum class errc {
     key_invalid,          // 400 idempotency_key_invalid
     key_required,         // 400 idempotency_key_required
     bad_request,          // 400 bad_request
+    bad_framing,          // 400 bad_request (Transfer-Encoding not ending in chunked: smuggling)
     key_in_use,           // 409 idempotency_key_in_use
     request_in_progress,  // 409 idempotency_request_in_progress
     request_too_large,    // 413 request_too_large

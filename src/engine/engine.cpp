@@ -55,6 +55,36 @@ std::chrono::microseconds since(steady_clock::time_point t0) {
     return std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
 }
 
+std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               steady_clock::now().time_since_epoch())
+        .count();
+}
+
+metrics::upstream_error kind_of(upstream_failure f) {
+    switch (f) {
+    case upstream_failure::not_sent:
+        return metrics::upstream_error::connect;
+    case upstream_failure::timeout:
+        return metrics::upstream_error::timeout;
+    case upstream_failure::broken:
+        break;
+    }
+    return metrics::upstream_error::broken;
+}
+
+/// Counts a protected request in idemgate_inflight_requests for its lifetime.
+class inflight_guard {
+public:
+    explicit inflight_guard(metrics::metrics& m) : m_(m) { m_.inflight(1); }
+    ~inflight_guard() { m_.inflight(-1); }
+    inflight_guard(inflight_guard const&) = delete;
+    inflight_guard& operator=(inflight_guard const&) = delete;
+
+private:
+    metrics::metrics& m_;
+};
+
 } // namespace
 
 engine::engine(config::config const& cfg, store::store& st, proxy::upstream_pool& pool,
@@ -85,9 +115,8 @@ task<handled> engine::forward_unprotected(request req, std::string const& peer, 
     bool const head = req.method() == http::verb::head;
     unsigned const version = req.version();
     proxy::prepare_upstream_request(req, peer, pool_.target().base_path);
-    auto const t0 = steady_clock::now();
-    auto r = co_await pool_.send(req);
-    auto const took = since(t0);
+    std::chrono::microseconds took{0};
+    auto r = co_await send(req, took);
     if (!r.ok)
         co_return handled{http_errors::make(error_of(r.failure), version, keep_alive),
                           outcome::upstream_error,
@@ -97,8 +126,31 @@ task<handled> engine::forward_unprotected(request req, std::string const& peer, 
     co_return handled{std::move(r.res), o, {}, took};
 }
 
+task<proxy::upstream_result> engine::send(request const& req, std::chrono::microseconds& took) {
+    auto const t0 = steady_clock::now();
+    auto r = co_await pool_.send(req);
+    took = since(t0);
+    auto const secs = static_cast<double>(took.count()) / 1e6;
+    if (r.ok) {
+        metrics_.upstream(r.res.result_int(), secs);
+        last_ok_ms_.store(steady_ms(), std::memory_order_relaxed);
+    } else {
+        metrics_.upstream_failed(kind_of(r.failure), secs);
+        if (r.failure == upstream_failure::not_sent)
+            last_down_ms_.store(steady_ms(), std::memory_order_relaxed);
+    }
+    co_return r;
+}
+
+bool engine::upstream_usable() const noexcept {
+    auto const down = last_down_ms_.load(std::memory_order_relaxed);
+    return down == 0 || down <= last_ok_ms_.load(std::memory_order_relaxed) ||
+           steady_ms() - down > 5000;
+}
+
 task<handled> engine::run_protected(request req, std::string const& peer, claim c) {
     auto const& icfg = cfg_.idempotency;
+    inflight_guard const counted(metrics_);
     auto const deadline = steady_clock::now() + icfg.wait_timeout;
     auto backoff = std::chrono::milliseconds(10);
     auto reply = [&](errc e, outcome o) {
@@ -119,6 +171,7 @@ task<handled> engine::run_protected(request req, std::string const& peer, claim 
             c.owner = std::move(begun->owner);
             co_return co_await execute(std::move(req), peer, c);
         case action::replay:
+            metrics_.replayed(begun->existing->response.body.size());
             co_return handled{proxy::replay_response(begun->existing->response, icfg.replay_header,
                                                      req.version(), req.keep_alive(),
                                                      req.method() == http::verb::head),
@@ -147,12 +200,11 @@ task<handled> engine::execute(request req, std::string const& peer, claim const&
     bool const head = req.method() == http::verb::head;
     unsigned const version = req.version();
     proxy::prepare_upstream_request(req, peer, pool_.target().base_path);
-    auto const t0 = steady_clock::now();
+    std::chrono::microseconds took{0};
     // contract §2: renew the in-progress record while the upstream works.
-    auto send = pool_.send(req);
-    auto renew = keep_lock(c.key, c.owner);
-    auto raced = co_await (std::move(send) || std::move(renew));
-    auto const took = since(t0);
+    auto sending = send(req, took);
+    auto renewing = keep_lock(c.key, c.owner);
+    auto raced = co_await (std::move(sending) || std::move(renewing));
     auto r = std::get<0>(std::move(raced));
     co_await finish(c, r);
     if (!r.ok)

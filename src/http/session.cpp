@@ -62,7 +62,7 @@ errc check_head(http::request_parser<http::string_body> const& parser,
     if (static_cast<std::size_t>(std::distance(h.begin(), h.end())) > lim.max_headers)
         return errc::header_too_large;
     // A Transfer-Encoding whose last coding is not chunked leaves the body length unknown.
-    if (h.count(http::field::transfer_encoding) && !parser.chunked()) return errc::bad_request;
+    if (h.count(http::field::transfer_encoding) && !parser.chunked()) return errc::bad_framing;
     return errc::ok;
 }
 
@@ -79,9 +79,23 @@ request_summary summarise(request const& req, std::string id) {
             std::move(id)};
 }
 
-void access_log(request_summary const& r, engine::handled const& h, steady_clock::time_point t0) {
-    if (!log::enabled(spdlog::level::info)) return;
-    auto const us = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
+/// The idemgate_http_errors_total reason of a request refused before the engine.
+metrics::http_error reason_of(errc e) {
+    switch (e) {
+    case errc::request_too_large:
+        return metrics::http_error::body_too_large;
+    case errc::header_too_large:
+        return metrics::http_error::header_too_large;
+    case errc::request_timeout:
+        return metrics::http_error::timeout;
+    case errc::bad_framing:
+        return metrics::http_error::smuggling;
+    default:
+        return metrics::http_error::bad_request;
+    }
+}
+
+void access_log(request_summary const& r, engine::handled const& h, std::chrono::microseconds us) {
     log::info("access", {{"method", r.method},
                          {"path", r.path},
                          {"status", h.res.result_int()},
@@ -90,6 +104,10 @@ void access_log(request_summary const& r, engine::handled const& h, steady_clock
                          {"request_id", r.request_id},
                          {"duration_ms", static_cast<double>(us.count()) / 1000.0},
                          {"upstream_ms", static_cast<double>(h.upstream_time.count()) / 1000.0}});
+}
+
+double seconds_since(steady_clock::time_point t0) {
+    return std::chrono::duration<double>(steady_clock::now() - t0).count();
 }
 
 /// A deadline that cancels the socket's pending read instead of closing the socket (as
@@ -186,7 +204,8 @@ task<void> run_session(tcp_stream stream, session_context& ctx) {
         if (!req) {
             if (err == errc::ok) break;
             auto res = http_errors::make(err, 11, false);
-            ctx.stats.request(engine::outcome::rejected);
+            ctx.stats.http_failure(reason_of(err));
+            ctx.stats.request(engine::outcome::rejected, seconds_since(t0));
             co_await http::async_write(stream, res);
             co_await linger_close(stream, buf);
             break;
@@ -197,8 +216,10 @@ task<void> run_session(tcp_stream stream, session_context& ctx) {
         bool const keep = h.res.keep_alive() && !ctx.draining.load(std::memory_order_relaxed);
         h.res.keep_alive(keep);
         h.res.set("X-Request-Id", summary.request_id);
-        ctx.stats.request(h.result);
-        access_log(summary, h, t0);
+        auto const took =
+            std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
+        ctx.stats.request(h.result, static_cast<double>(took.count()) / 1e6);
+        if (cfg.log.access_log && log::enabled(spdlog::level::info)) access_log(summary, h, took);
         stream.expires_after(cfg.timeouts.idle);
         auto [wec, wn] = co_await http::async_write(stream, h.res);
         if (wec || !keep) break;

@@ -1,57 +1,132 @@
 #include "idemgate/metrics/metrics.hpp"
 
+#include "idemgate/metrics/process.hpp"
+
 #include <prometheus/text_serializer.h>
 
 namespace idemgate::metrics {
 
+namespace {
+
+using labels = std::map<std::string, std::string>;
+
+prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& r, std::string name,
+                                                 std::string help) {
+    return prometheus::BuildCounter().Name(std::move(name)).Help(std::move(help)).Register(r);
+}
+
+prometheus::Gauge& gauge(prometheus::Registry& r, std::string name, std::string help,
+                         labels l = {}) {
+    return prometheus::BuildGauge().Name(std::move(name)).Help(std::move(help)).Register(r).Add(l);
+}
+
+/// One family of our own histograms, for the serializer.
+struct histogram_family {
+    std::string name;
+    std::string help;
+    std::string label; // "" when unlabelled
+};
+
+constexpr std::array<std::string_view, 6> code_classes{"1xx", "2xx", "3xx", "4xx", "5xx", "error"};
+
+} // namespace
+
 metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
-    auto& requests = prometheus::BuildCounter()
-                         .Name("idemgate_requests_total")
-                         .Help("Requests by the decision idemgate took (contract section 6).")
-                         .Register(*registry_);
-    for (std::size_t i = 0; i < engine::outcome_count; ++i)
-        requests_[i] = &requests.Add({{"outcome", std::string(engine::outcome_names[i])}});
+    auto& r = *registry_;
+    auto& req = counter(r, "idemgate_requests_total",
+                        "Requests by the decision idemgate took (contract section 6).");
+    for (std::size_t i = 0; i < engine::outcome_count; ++i) {
+        requests_[i] = &req.Add({{"outcome", std::string(engine::outcome_names[i])}});
+        request_seconds_[i] = std::make_unique<histogram>(latency_buckets());
+    }
+    auto& up = counter(r, "idemgate_upstream_requests_total",
+                       "Requests sent to the upstream, by response status class.");
+    for (std::size_t i = 0; i < code_classes.size(); ++i)
+        upstream_requests_[i] = &up.Add({{"code_class", std::string(code_classes[i])}});
+    auto& upe = counter(r, "idemgate_upstream_errors_total",
+                        "Upstream exchanges without a response: connect (nothing sent), "
+                        "timeout or broken (sent, outcome unknown).");
+    for (std::size_t i = 0; i < upstream_error_names.size(); ++i)
+        upstream_errors_[i] = &upe.Add({{"kind", std::string(upstream_error_names[i])}});
+    upstream_seconds_ = std::make_unique<histogram>(latency_buckets());
+    auto& ops = counter(r, "idemgate_store_operations_total", "Store calls by operation.");
+    for (std::size_t i = 0; i < store_op_names.size(); ++i) {
+        for (std::size_t ok = 0; ok < 2; ++ok)
+            store_ops_[i][ok] = &ops.Add(
+                {{"op", std::string(store_op_names[i])}, {"result", ok == 0 ? "ok" : "error"}});
+        store_seconds_[i] = std::make_unique<histogram>(latency_buckets());
+    }
+    auto& se = counter(r, "idemgate_store_errors_total", "Store call failures by kind.");
+    for (std::size_t i = 0; i < store_error_names.size(); ++i)
+        store_errors_[i] = &se.Add({{"kind", std::string(store_error_names[i])}});
+    auto& he = counter(r, "idemgate_http_errors_total",
+                       "Client requests refused before the engine: limits and framing.");
+    for (std::size_t i = 0; i < http_error_names.size(); ++i)
+        http_errors_[i] = &he.Add({{"reason", std::string(http_error_names[i])}});
+    stored_bytes_ = std::make_unique<histogram>(size_buckets());
+    replayed_bytes_ = &counter(r, "idemgate_replayed_body_bytes_total",
+                               "Body bytes of stored responses sent as replays.")
+                           .Add({});
     store_write_failures_ =
-        &prometheus::BuildCounter()
-             .Name("idemgate_store_write_failures_total")
-             .Help("Upstream ran but its response could not be stored (page on it).")
-             .Register(*registry_)
+        &counter(r, "idemgate_store_write_failures_total",
+                 "Upstream ran but its response could not be stored (page on it).")
              .Add({});
-    fail_open_ = &prometheus::BuildCounter()
-                      .Name("idemgate_fail_open_requests_total")
-                      .Help("Protected requests forwarded unprotected: store down, fail_open.")
-                      .Register(*registry_)
+    fail_open_ = &counter(r, "idemgate_fail_open_requests_total",
+                          "Protected requests forwarded unprotected: store down, fail_open.")
                       .Add({});
-    accepted_ = &prometheus::BuildCounter()
-                     .Name("idemgate_connections_accepted_total")
-                     .Help("Client connections accepted.")
-                     .Register(*registry_)
-                     .Add({});
-    rejected_ = &prometheus::BuildCounter()
-                     .Name("idemgate_connections_rejected_total")
-                     .Help("Client connections closed at once: limits.max_connections reached.")
-                     .Register(*registry_)
+    accepted_ =
+        &counter(r, "idemgate_connections_accepted_total", "Client connections accepted.").Add({});
+    rejected_ = &counter(r, "idemgate_connections_rejected_total",
+                         "Client connections closed at once: limits.max_connections reached.")
                      .Add({{"reason", "max_connections"}});
-    active_ = &prometheus::BuildGauge()
-                   .Name("idemgate_connections_active")
-                   .Help("Open client connections.")
-                   .Register(*registry_)
-                   .Add({});
-    store_up_ = &prometheus::BuildGauge()
-                     .Name("idemgate_store_up")
-                     .Help("1 when the idempotency store is usable.")
-                     .Register(*registry_)
-                     .Add({});
-    prometheus::BuildGauge()
-        .Name("idemgate_build_info")
-        .Help("Build information; always 1.")
-        .Register(*registry_)
-        .Add({{"version", IDEMGATE_VERSION}, {"revision", IDEMGATE_REVISION}})
+    active_ = &gauge(r, "idemgate_connections_active", "Open client connections.");
+    inflight_ = &gauge(r, "idemgate_inflight_requests",
+                       "Protected requests being handled (claimed, waiting or forwarded).");
+    store_up_ = &gauge(r, "idemgate_store_up", "1 when the idempotency store is usable.");
+    gauge(r, "idemgate_build_info", "Build information; always 1.",
+          {{"version", IDEMGATE_VERSION}, {"revision", IDEMGATE_REVISION}})
         .Set(1);
 }
 
+void metrics::upstream(unsigned status, double seconds) noexcept {
+    auto const cls = status >= 100 && status < 600 ? status / 100 - 1 : 5;
+    upstream_requests_[cls]->Increment();
+    upstream_seconds_->observe(seconds);
+}
+
+void metrics::upstream_failed(upstream_error kind, double seconds) noexcept {
+    upstream_requests_[5]->Increment();
+    upstream_errors_[static_cast<std::size_t>(kind)]->Increment();
+    upstream_seconds_->observe(seconds);
+}
+
+void metrics::store(store_op op, double seconds, bool ok) noexcept {
+    auto const i = static_cast<std::size_t>(op);
+    store_ops_[i][ok ? 0 : 1]->Increment();
+    store_seconds_[i]->observe(seconds);
+}
+
 std::string metrics::serialize() const {
-    return prometheus::TextSerializer().Serialize(registry_->Collect());
+    auto families = registry_->Collect();
+    auto add = [&families](std::string name, std::string help) -> prometheus::MetricFamily& {
+        families.push_back(
+            {std::move(name), std::move(help), prometheus::MetricType::Histogram, {}});
+        return families.back();
+    };
+    auto& rd = add("idemgate_request_duration_seconds",
+                   "Time from a complete request head to the response, by outcome.");
+    for (std::size_t i = 0; i < engine::outcome_count; ++i)
+        rd.metric.push_back(
+            request_seconds_[i]->collect({{"outcome", std::string(engine::outcome_names[i])}}));
+    add("idemgate_upstream_request_duration_seconds", "Upstream exchanges, connect included.")
+        .metric.push_back(upstream_seconds_->collect({}));
+    auto& sd = add("idemgate_store_operation_duration_seconds", "Store calls by operation.");
+    for (std::size_t i = 0; i < store_op_names.size(); ++i)
+        sd.metric.push_back(store_seconds_[i]->collect({{"op", std::string(store_op_names[i])}}));
+    add("idemgate_stored_response_bytes", "Body sizes of responses stored for replay.")
+        .metric.push_back(stored_bytes_->collect({}));
+    append_process_metrics(families);
+    return prometheus::TextSerializer().Serialize(families);
 }
 
 } // namespace idemgate::metrics

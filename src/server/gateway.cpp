@@ -4,6 +4,7 @@
 #include "idemgate/engine/engine.hpp"
 #include "idemgate/http/session.hpp"
 #include "idemgate/log/log.hpp"
+#include "idemgate/metrics/instrumented_store.hpp"
 #include "idemgate/metrics/metrics.hpp"
 #include "idemgate/proxy/upstream_pool.hpp"
 #include "idemgate/server/address.hpp"
@@ -49,12 +50,12 @@ struct gateway::impl {
     std::unique_ptr<tcp_acceptor> admin_acceptor;
     std::unique_ptr<admin::admin_context> admin_ctx;
 
-    explicit impl(config::config c)
-        : cfg(std::move(c)), scopes(cfg.idempotency.scope_secret) {}
+    explicit impl(config::config c) : cfg(std::move(c)), scopes(cfg.idempotency.scope_secret) {}
 
     void setup();
     tcp::endpoint open_listeners();
     bool ready() const;
+    bool store_up() const;
     task<void> accept_loop(worker& w);
     task<void> handle_signals();
     task<void> drain();
@@ -83,7 +84,8 @@ void gateway::impl::setup() {
     auto n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < n; ++i) {
         auto w = std::make_unique<worker>();
-        w->st = stores->make(w->ioc.get_executor());
+        w->st = std::make_unique<metrics::instrumented_store>(stores->make(w->ioc.get_executor()),
+                                                              stats);
         w->pool = std::make_unique<proxy::upstream_pool>(w->ioc.get_executor(), target,
                                                          cfg.upstream, tls.get());
         w->eng = std::make_unique<engine::engine>(cfg, *w->st, *w->pool, scopes, stats);
@@ -106,7 +108,13 @@ tcp::endpoint gateway::impl::open_listeners() {
 
 bool gateway::impl::ready() const {
     if (draining.load()) return false;
-    if (cfg.store.on_unavailable == config::unavailable_mode::fail_open) return true;
+    for (auto const& w : workers)
+        if (!w->eng->upstream_usable()) return false;
+    return cfg.store.on_unavailable == config::unavailable_mode::fail_open || store_up();
+}
+
+bool gateway::impl::store_up() const {
+    // Each thread has its own connections; one thread's store down fails its requests.
     for (auto const& w : workers)
         if (w->st->state() != store::store_state::up) return false;
     return true;
@@ -192,10 +200,8 @@ int gateway::run() {
         s.admin_acceptor = listen_on(s.control, parse_listen(s.cfg.admin.listen), false);
         admin_address = format_endpoint(s.admin_acceptor->local_endpoint());
         s.admin_ctx = std::make_unique<admin::admin_context>(admin::admin_context{
-            s.stats, [&s] { return s.ready(); },
-            [&s] { s.stats.set_store_up(s.workers[0]->st->state() == store::store_state::up); }});
-        net::co_spawn(s.control, admin::run_admin(*s.admin_acceptor, *s.admin_ctx),
-                      net::detached);
+            s.stats, [&s] { return s.ready(); }, [&s] { s.stats.set_store_up(s.store_up()); }});
+        net::co_spawn(s.control, admin::run_admin(*s.admin_acceptor, *s.admin_ctx), net::detached);
     }
     auto const report = [](std::exception_ptr e) {
         if (e) log::error("task ended by an exception");

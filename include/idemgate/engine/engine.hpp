@@ -10,6 +10,7 @@
 #include "idemgate/proxy/upstream_pool.hpp"
 #include "idemgate/store/store.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -32,6 +33,10 @@ public:
     /// `peer` is the client's address (for X-Forwarded-For).
     task<handled> handle(request req, std::string peer);
 
+    /// False while the last upstream connect failed and no exchange succeeded since, for at
+    /// most 5 s (so readiness recovers without traffic). Thread-safe.
+    bool upstream_usable() const noexcept;
+
 private:
     struct claim; // the protected request's scope, fingerprint and owner
     task<handled> forward_unprotected(request req, std::string const& peer, outcome o);
@@ -39,12 +44,15 @@ private:
     task<handled> execute(request req, std::string const& peer, claim const& c);
     task<void> keep_lock(store::scope_key key, store::owner_token owner);
     task<void> finish(claim const& c, proxy::upstream_result const& r);
+    task<proxy::upstream_result> send(request const& req, std::chrono::microseconds& took);
 
     config::config const& cfg_;
     store::store& store_;
     proxy::upstream_pool& pool_;
     scope_hasher const& scopes_;
     metrics::metrics& metrics_;
+    std::atomic<std::int64_t> last_ok_ms_{0};   // steady clock
+    std::atomic<std::int64_t> last_down_ms_{0}; // steady clock, a connect failure
 };
 
 } // namespace idemgate::engine

@@ -1,7 +1,10 @@
 #pragma once
-// Every metric idemgate exports, in one place. The counters are prometheus-cpp's, whose
-// Increment is a lock-free atomic; the registry is built once at startup.
+// Every metric idemgate exports, in one place (names and labels: docs/operations.md).
+// Counters and gauges are prometheus-cpp's (lock-free atomic updates); histograms are our
+// own lock-free ones (histogram.hpp). The registry is built once at startup; recording never
+// allocates or locks.
 #include "idemgate/engine/outcome.hpp"
+#include "idemgate/metrics/histogram.hpp"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -10,8 +13,28 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace idemgate::metrics {
+
+enum class store_op : std::size_t { begin, complete, release, renew };
+inline constexpr std::array<std::string_view, 4> store_op_names{"begin", "complete", "release",
+                                                                "renew"};
+enum class store_error : std::size_t { unavailable, full, not_owner };
+inline constexpr std::array<std::string_view, 3> store_error_names{"unavailable", "full",
+                                                                   "not_owner"};
+enum class upstream_error : std::size_t { connect, timeout, broken };
+inline constexpr std::array<std::string_view, 3> upstream_error_names{"connect", "timeout",
+                                                                      "broken"};
+enum class http_error : std::size_t {
+    header_too_large,
+    body_too_large,
+    bad_request,
+    smuggling,
+    timeout
+};
+inline constexpr std::array<std::string_view, 5> http_error_names{
+    "header_too_large", "body_too_large", "bad_request", "smuggling", "timeout"};
 
 /// Thread-safe: every method may be called from any thread.
 class metrics {
@@ -20,11 +43,30 @@ public:
     metrics(metrics const&) = delete;
     metrics& operator=(metrics const&) = delete;
 
-    void request(engine::outcome o) noexcept {
-        requests_[static_cast<std::size_t>(o)]->Increment();
+    void request(engine::outcome o, double seconds) noexcept {
+        auto const i = static_cast<std::size_t>(o);
+        requests_[i]->Increment();
+        request_seconds_[i]->observe(seconds);
+    }
+    /// `status` 0: no response (see upstream_failed).
+    void upstream(unsigned status, double seconds) noexcept;
+    void upstream_failed(upstream_error kind, double seconds) noexcept;
+    void store(store_op op, double seconds, bool ok) noexcept;
+    void store_failed(store_error kind) noexcept {
+        store_errors_[static_cast<std::size_t>(kind)]->Increment();
     }
     void store_write_failure() noexcept { store_write_failures_->Increment(); }
+    void stored_response(std::size_t bytes) noexcept {
+        stored_bytes_->observe(static_cast<double>(bytes));
+    }
+    void replayed(std::size_t body_bytes) noexcept {
+        replayed_bytes_->Increment(static_cast<double>(body_bytes));
+    }
+    void http_failure(http_error reason) noexcept {
+        http_errors_[static_cast<std::size_t>(reason)]->Increment();
+    }
     void fail_open() noexcept { fail_open_->Increment(); }
+    void inflight(int delta) noexcept { inflight_->Increment(delta); }
     void connection_opened() noexcept {
         accepted_->Increment();
         active_->Increment();
@@ -33,17 +75,30 @@ public:
     void connection_rejected() noexcept { rejected_->Increment(); }
     void set_store_up(bool up) noexcept { store_up_->Set(up ? 1.0 : 0.0); }
 
-    /// Prometheus text exposition format 0.0.4.
+    /// Prometheus text exposition format 0.0.4, with process_* metrics read from /proc.
     std::string serialize() const;
 
 private:
+    void register_histograms();
+
     std::shared_ptr<prometheus::Registry> registry_;
     std::array<prometheus::Counter*, engine::outcome_count> requests_{};
+    std::array<std::unique_ptr<histogram>, engine::outcome_count> request_seconds_;
+    std::array<prometheus::Counter*, 6> upstream_requests_{}; // 1xx..5xx, error
+    std::array<prometheus::Counter*, 3> upstream_errors_{};
+    std::unique_ptr<histogram> upstream_seconds_;
+    std::array<std::array<prometheus::Counter*, 2>, 4> store_ops_{}; // [op][ok, error]
+    std::array<std::unique_ptr<histogram>, 4> store_seconds_;
+    std::array<prometheus::Counter*, 3> store_errors_{};
+    std::array<prometheus::Counter*, 5> http_errors_{};
+    std::unique_ptr<histogram> stored_bytes_;
+    prometheus::Counter* replayed_bytes_ = nullptr;
     prometheus::Counter* store_write_failures_ = nullptr;
     prometheus::Counter* fail_open_ = nullptr;
     prometheus::Counter* accepted_ = nullptr;
     prometheus::Counter* rejected_ = nullptr;
     prometheus::Gauge* active_ = nullptr;
+    prometheus::Gauge* inflight_ = nullptr;
     prometheus::Gauge* store_up_ = nullptr;
 };
 

@@ -1,0 +1,56 @@
+#include "idemgate/metrics/instrumented_store.hpp"
+
+#include "idemgate/error.hpp"
+
+namespace idemgate::metrics {
+
+using std::chrono::steady_clock;
+
+error_code instrumented_store::record(store_op op, steady_clock::time_point t0, error_code ec) {
+    auto const secs = std::chrono::duration<double>(steady_clock::now() - t0).count();
+    metrics_.store(op, secs, !ec);
+    if (ec == errc::store_full)
+        metrics_.store_failed(store_error::full);
+    else if (ec == errc::not_owner)
+        metrics_.store_failed(store_error::not_owner);
+    else if (ec)
+        metrics_.store_failed(store_error::unavailable);
+    return ec;
+}
+
+task<result<idemgate::store::begin_result>>
+instrumented_store::begin(idemgate::store::scope_key key, idemgate::store::fingerprint fp,
+                          std::chrono::milliseconds lock_ttl) {
+    auto const t0 = steady_clock::now();
+    auto r = co_await inner_->begin(std::move(key), fp, lock_ttl);
+    record(store_op::begin, t0, r ? error_code{} : r.error());
+    co_return r;
+}
+
+task<error_code> instrumented_store::complete(idemgate::store::scope_key key,
+                                              idemgate::store::owner_token owner,
+                                              idemgate::store::stored_response response,
+                                              std::chrono::milliseconds ttl) {
+    auto const t0 = steady_clock::now();
+    auto const bytes = response.body.size();
+    auto ec = co_await inner_->complete(std::move(key), std::move(owner), std::move(response), ttl);
+    if (!ec) metrics_.stored_response(bytes);
+    co_return record(store_op::complete, t0, ec);
+}
+
+task<error_code> instrumented_store::release(idemgate::store::scope_key key,
+                                             idemgate::store::owner_token owner) {
+    auto const t0 = steady_clock::now();
+    auto ec = co_await inner_->release(std::move(key), std::move(owner));
+    co_return record(store_op::release, t0, ec);
+}
+
+task<error_code> instrumented_store::renew(idemgate::store::scope_key key,
+                                           idemgate::store::owner_token owner,
+                                           std::chrono::milliseconds lock_ttl) {
+    auto const t0 = steady_clock::now();
+    auto ec = co_await inner_->renew(std::move(key), std::move(owner), lock_ttl);
+    co_return record(store_op::renew, t0, ec);
+}
+
+} // namespace idemgate::metrics
