@@ -1,11 +1,11 @@
 #include "idemgate/redis/connection.hpp"
+#include "idemgate/log/log.hpp"
 
 #include "idemgate/error.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <exception>
@@ -30,9 +30,9 @@ void log_spawn_failure(std::exception_ptr e) {
     try {
         std::rethrow_exception(e);
     } catch (std::exception const& ex) {
-        spdlog::error("redis connection loop ended: {}", ex.what());
+        log::error("redis connection loop ended", {{"error", ex.what()}});
     } catch (...) {
-        spdlog::error("redis connection loop ended: unknown exception");
+        log::error("redis connection loop ended by an unknown exception");
     }
 }
 
@@ -100,7 +100,7 @@ task<void> connection::run() {
         auto const ec = co_await open();
         if (stopped_) break;
         if (!ec) {
-            if (warned_) spdlog::info("redis {}: connected again", endpoint_of(cfg_->url));
+            if (warned_) log::info("redis connected again", {{"endpoint", endpoint_of(cfg_->url)}});
             warned_ = false;
             backoff = cfg_->backoff_min;
             session_open_ = true;
@@ -111,8 +111,8 @@ task<void> connection::run() {
             close_stream(); // e.g. AUTH refused: do not hold the socket through the backoff
             fail_all();
             if (!warned_) {
-                spdlog::warn("redis {}: cannot connect: {}; retrying in the background",
-                             endpoint_of(cfg_->url), ec.message());
+                log::warn("redis cannot connect; retrying in the background",
+                          {{"endpoint", endpoint_of(cfg_->url)}, {"error", ec.message()}});
             }
             warned_ = true;
         }
@@ -178,8 +178,8 @@ void connection::close_session(error_code ec) {
     session_open_ = false;
     if (!stopped_) {
         link_.store(link_state::down, std::memory_order_relaxed);
-        spdlog::warn("redis {}: connection lost: {}; reconnecting in the background",
-                     endpoint_of(cfg_->url), ec.message());
+        log::warn("redis connection lost; reconnecting in the background",
+                  {{"endpoint", endpoint_of(cfg_->url)}, {"error", ec.message()}});
         warned_ = true;
     }
     close_stream();
@@ -206,8 +206,8 @@ task<void> connection::read_loop() {
             co_return;
         }
         if (!deliver(n)) {
-            spdlog::error("redis {}: unexpected reply or protocol error: {}",
-                          endpoint_of(cfg_->url), parser_.error());
+            log::error("redis protocol error",
+                       {{"endpoint", endpoint_of(cfg_->url)}, {"error", parser_.error()}});
             close_session(protocol_error());
             co_return;
         }

@@ -3,7 +3,7 @@
 #include "idemgate/redis/connection.hpp"
 #include "idemgate/redis/server_checks.hpp"
 
-#include <spdlog/spdlog.h>
+#include "idemgate/log/log.hpp"
 
 namespace idemgate::redis {
 
@@ -36,8 +36,10 @@ task<error_code> connection::handshake() {
         auto const& r = (*replies)[i];
         if (!r.is_error()) continue;
         if (!warned_) {
-            spdlog::warn("redis {}: {} refused: {}", endpoint_of(u),
-                         i == 0 && !u.password.empty() ? "AUTH" : "SELECT", r.str);
+            log::warn("redis handshake refused",
+                      {{"endpoint", endpoint_of(u)},
+                       {"command", i == 0 && !u.password.empty() ? "AUTH" : "SELECT"},
+                       {"error", r.str}});
         }
         warned_ = true; // one warning per outage
         co_return make_error_code(boost::system::errc::permission_denied);
@@ -45,8 +47,8 @@ task<error_code> connection::handshake() {
     if (check) {
         auto const policy = config_value((*replies)[setup]);
         auto const aof = config_value((*replies)[setup + 1]);
-        if (!policy || !aof) spdlog::info("redis: CONFIG GET refused; settings not checked");
-        for (auto const& w : config_warnings(policy, aof)) spdlog::warn("{}", w);
+        if (!policy || !aof) log::info("redis CONFIG GET refused; settings not checked");
+        for (auto const& w : config_warnings(policy, aof)) log::warn(w);
     }
     co_return error_code{};
 }

@@ -6,7 +6,7 @@
 #include "idemgate/store/memory_store.hpp"
 #include "idemgate/store/record_codec.hpp"
 
-#include <spdlog/spdlog.h>
+#include "idemgate/log/log.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -42,9 +42,10 @@ std::string positive_ms(std::chrono::milliseconds d) {
 /// shape our scripts never produce: the step did not happen as asked.
 error_code unexpected(reply const& r, std::string_view step) {
     if (r.is_error()) {
-        spdlog::warn("redis {}: error reply: {}", step, r.str);
+        log::warn("redis error reply", {{"step", step}, {"error", r.str}});
     } else {
-        spdlog::error("redis {}: unexpected reply type {}", step, static_cast<int>(r.type));
+        log::error("redis unexpected reply type",
+                   {{"step", step}, {"type", static_cast<int>(r.type)}});
     }
     return unavailable();
 }
@@ -57,7 +58,7 @@ result<begin_result> replay_of(reply const& r, fingerprint const& fp) {
     }
     auto rec = decode(blob.str);
     if (!rec) {
-        spdlog::error("redis begin: a stored response cannot be decoded");
+        log::error("redis begin: a stored response cannot be decoded");
         return unavailable();
     }
     // The blob holds the response; the script matched the fingerprint and kept the time.
@@ -163,9 +164,9 @@ task<result<begin_result>> redis_store::confirm_replicas(std::shared_ptr<redis::
     auto r = co_await conn->execute(std::move(wait), until);
     if (r && r->type == reply_type::integer && r->integer >= wait_replicas_) co_return acquired;
     if (r) {
-        spdlog::warn("redis: {} of {} replicas acknowledged a claim in time; answering "
-                     "store unavailable",
-                     r->type == reply_type::integer ? r->integer : -1, wait_replicas_);
+        log::warn("redis: too few replicas acknowledged a claim; answering store unavailable",
+                  {{"acknowledged", r->type == reply_type::integer ? r->integer : -1},
+                   {"wanted", wait_replicas_}});
     }
     // Give the claim back so that a retry is not held off by a lock nobody will use.
     std::vector<std::string> args{acquired.owner};
