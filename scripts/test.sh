@@ -17,6 +17,9 @@ run_suite() { # build-dir, extra cmake args...
 }
 
 run_suite build -DCMAKE_BUILD_TYPE=Release
+# What cannot run here is still checked: container/Kubernetes files and the benchmark code.
+scripts/check-manifests.sh build/idemgate
+bench/check.sh
 if [ "${IDEMGATE_SKIP_SANITIZE:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIDEMGATE_SANITIZE=ON

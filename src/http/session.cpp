@@ -45,7 +45,7 @@ errc answer_for(error_code const& ec) {
 task<void> linger_close(tcp_stream& stream, beast::flat_buffer& buf) {
     error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream.expires_after(std::chrono::milliseconds(500));
+    stream.expires_after(std::chrono::seconds(2)); // nginx lingers up to 5 s
     for (int i = 0; i < 64; ++i) {
         buf.consume(buf.size());
         auto [ec, n] = co_await stream.async_read_some(buf.prepare(16 * 1024));
@@ -195,7 +195,7 @@ task<void> run_session(tcp_stream stream, session_context& ctx) {
     beast::flat_buffer buf;
     for (;;) {
         handle->busy = false;
-        if (ctx.draining.load(std::memory_order_relaxed)) break;
+        if (ctx.closing.load(std::memory_order_relaxed)) break;
         if (!co_await await_next(stream, buf, cfg)) break;
         handle->busy = true;
         auto const t0 = steady_clock::now();
@@ -213,7 +213,7 @@ task<void> run_session(tcp_stream stream, session_context& ctx) {
         auto id = ensure_request_id(*req);
         auto summary = summarise(*req, id);
         auto h = co_await ctx.eng.handle(std::move(*req), peer);
-        bool const keep = h.res.keep_alive() && !ctx.draining.load(std::memory_order_relaxed);
+        bool const keep = h.res.keep_alive() && !ctx.closing.load(std::memory_order_relaxed);
         h.res.keep_alive(keep);
         h.res.set("X-Request-Id", summary.request_id);
         auto const took =

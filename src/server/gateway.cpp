@@ -39,7 +39,8 @@ struct worker {
 struct gateway::impl {
     config::config cfg;
     metrics::metrics stats;
-    std::atomic<bool> draining{false};
+    std::atomic<bool> draining{false}; // /readyz 503; still serving (drain_delay)
+    std::atomic<bool> closing{false};  // after drain_delay: sessions close after answering
     std::atomic<std::int64_t> active{0};
     proxy::upstream_target target;
     std::unique_ptr<net::ssl::context> tls;
@@ -90,7 +91,7 @@ void gateway::impl::setup() {
                                                          cfg.upstream, tls.get());
         w->eng = std::make_unique<engine::engine>(cfg, *w->st, *w->pool, scopes, stats);
         w->ctx = std::make_unique<http_server::session_context>(
-            http_server::session_context{cfg, *w->eng, stats, draining, w->registry});
+            http_server::session_context{cfg, *w->eng, stats, closing, w->registry});
         workers.push_back(std::move(w));
     }
     stores->start();
@@ -156,6 +157,7 @@ task<void> gateway::impl::drain() {
     steady_timer timer(control);
     timer.expires_after(cfg.shutdown.drain_delay); // /readyz is 503 while we keep serving
     co_await timer.async_wait();
+    closing.store(true);
     for (auto& w : workers) {
         net::post(w->ioc, [&w = *w] {
             error_code ignored;

@@ -140,6 +140,19 @@ protected:
         gateway_ = std::make_unique<gateway_process>(cfg);
     }
 
+    /// Every test also checks that the gateway stops cleanly: SIGTERM -> exit 0. A sanitizer
+    /// report (leak at exit, UB) or a crash shows up here with the gateway's last lines.
+    void TearDown() override {
+        if (!gateway_) return;
+        int const code = gateway_->terminate();
+        auto const lines = gateway_->lines();
+        std::string tail;
+        for (auto i = lines.size() > 40 ? lines.size() - 40 : 0; i < lines.size(); ++i) {
+            tail += lines[i] + "\n";
+        }
+        EXPECT_EQ(code, 0) << "idemgate did not exit 0 on SIGTERM; last lines:\n" << tail;
+    }
+
     std::uint16_t port() const {
         return gateway_->port();
     }

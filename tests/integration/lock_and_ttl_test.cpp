@@ -12,17 +12,17 @@ class locks_and_expiry : public store_gateway_test {};
 TEST_P(locks_and_expiry, an_upstream_slower_than_lock_ttl_never_lets_a_retry_in) {
     upstream_.set_handler([](recorded_request const&, std::size_t n) {
         auto reply = upstream_stub::default_reply(n);
-        reply.delay = 1200ms; // four times lock_ttl
+        reply.delay = 1500ms; // five times lock_ttl
         return reply;
     });
     start_gateway(gateway_config{}.set("idempotency.lock_ttl", "300ms"));
     http_response first;
     std::thread owner([&] { first = send(protected_post("lock-1")); });
     ASSERT_TRUE(upstream_.wait_for_calls(1, 5s));
-    // Retries spread over the call, each well past the original lock_ttl.
+    // Retries at ~250, 500, 750 ms: the last two after the first lock_ttl would have ended.
     std::vector<http_response> retries;
     for (int i = 0; i < 3; ++i) {
-        std::this_thread::sleep_for(300ms);
+        std::this_thread::sleep_for(250ms);
         retries.push_back(send(protected_post("lock-1")));
     }
     owner.join();

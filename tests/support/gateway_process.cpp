@@ -82,19 +82,13 @@ std::filesystem::path write_temp_file(std::string const& text, std::string const
     return path;
 }
 
-cli_result run_cli(std::vector<std::string> const& args, std::chrono::milliseconds timeout,
-                   std::string const& binary) {
-    auto out_pipe = make_pipe();
-    auto err_pipe = make_pipe();
-    std::vector<std::string> argv{binary};
-    argv.insert(argv.end(), args.begin(), args.end());
-    pid_t const pid = spawn(argv, out_pipe[1], err_pipe[1]);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    cli_result result;
-    std::array<pollfd, 2> fds{pollfd{out_pipe[0], POLLIN, 0}, pollfd{err_pipe[0], POLLIN, 0}};
+namespace {
+
+/// Reads both pipes into `out`/`err` until both close or `deadline`; closes them. True when
+/// both reached end of file (the child closed its ends, normally by exiting).
+bool drain_pipes(int out_fd, int err_fd, cli_result& result, clock_type::time_point deadline) {
+    std::array<pollfd, 2> fds{pollfd{out_fd, POLLIN, 0}, pollfd{err_fd, POLLIN, 0}};
     std::array<std::string*, 2> sinks{&result.out, &result.err};
-    auto const deadline = clock_type::now() + timeout;
     int open_fds = 2;
     while (open_fds > 0 && clock_type::now() < deadline) {
         if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
@@ -107,14 +101,30 @@ cli_result run_cli(std::vector<std::string> const& args, std::chrono::millisecon
                 continue;
             }
             ::close(fds[i].fd);
-            fds[i].fd = -1;
+            fds[i].fd = -1; // poll ignores negative descriptors
             --open_fds;
         }
     }
     for (auto const& f : fds) {
         if (f.fd >= 0) ::close(f.fd);
     }
-    auto code = wait_exit(pid, open_fds == 0 ? timeout : 0ms);
+    return open_fds == 0;
+}
+
+} // namespace
+
+cli_result run_cli(std::vector<std::string> const& args, std::chrono::milliseconds timeout,
+                   std::string const& binary) {
+    auto out_pipe = make_pipe();
+    auto err_pipe = make_pipe();
+    std::vector<std::string> argv{binary};
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_t const pid = spawn(argv, out_pipe[1], err_pipe[1]);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    cli_result result;
+    bool const closed = drain_pipes(out_pipe[0], err_pipe[0], result, clock_type::now() + timeout);
+    auto code = wait_exit(pid, closed ? timeout : 0ms);
     if (!code) {
         ::kill(pid, SIGKILL);
         wait_exit(pid, 5s);

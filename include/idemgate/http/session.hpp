@@ -36,7 +36,8 @@ struct session_context {
     config::config const& cfg;
     engine::engine& eng;
     metrics::metrics& stats;
-    std::atomic<bool> const& draining;
+    /// Set after shutdown.drain_delay: finish the current request, then close.
+    std::atomic<bool> const& closing;
     session_registry& registry;
 };
 

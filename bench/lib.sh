@@ -1,0 +1,106 @@
+# Helpers for bench/run.sh (sourced, not run): processes started and stopped by pid, free
+# loopback ports, config templates, and the counters read before and after every load run.
+
+# Every server this script started, stopped by pid (never by name) in stop_servers.
+declare -a SERVER_PIDS=()
+declare -a SERVER_NAMES=()
+
+die() { echo "bench: $*" >&2; exit 1; }
+log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
+
+# free_ports N: N distinct free TCP ports on 127.0.0.1 (held open together while chosen).
+free_ports() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# spawn NAME LOGFILE CMD...: starts CMD in the background and records its pid. CMD must
+# exec the server itself (taskset and env do), so that the recorded pid is the server's.
+spawn() {
+  local name=$1 logfile=$2; shift 2
+  "$@" >"$logfile" 2>&1 &
+  SERVER_PIDS+=("$!")
+  SERVER_NAMES+=("$name")
+  LAST_PID=$!
+}
+
+# wait_port PORT PID NAME: until 127.0.0.1:PORT accepts (10 s at most) and PID still runs.
+wait_port() {
+  local port=$1 pid=$2 name=$3 i
+  for i in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) exited during start-up"
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "$name did not listen on 127.0.0.1:$port within 10 s"
+}
+
+# stop_servers: SIGTERM to every recorded pid, newest first; SIGKILL after 5 s.
+stop_servers() {
+  local i pid
+  for ((i = ${#SERVER_PIDS[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${SERVER_PIDS[i]}" 2>/dev/null || true
+  done
+  for ((i = ${#SERVER_PIDS[@]} - 1; i >= 0; i--)); do
+    pid=${SERVER_PIDS[i]}
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "${SERVER_NAMES[i]} (pid $pid) ignored SIGTERM, killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  SERVER_PIDS=()
+  SERVER_NAMES=()
+}
+
+# render TEMPLATE OUTPUT NAME=VALUE...: copies TEMPLATE with every @NAME@ replaced.
+render() {
+  local template=$1 output=$2; shift 2
+  local args=() kv
+  for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+  sed "${args[@]}" "$template" >"$output"
+  if grep -q '@[A-Z_]*@' "$output"; then die "unfilled placeholder in $output"; fi
+}
+
+# rss_kib PID: resident set size of PID in KiB (VmRSS).
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# cpu_ticks PID: user + system CPU time of PID (all its threads) in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# child_pid PID: the first child of PID (an nginx master's worker).
+child_pid() { ps -o pid= --ppid "$1" | head -n1 | tr -d ' '; }
+
+# snapshot DIR: the counters bench/report.py turns into per-request figures: upstream
+# stub_status, Redis INFO (commandstats, clients, stats), gateway outcomes, RSS.
+snapshot() {
+  local dir=$1
+  mkdir -p "$dir"
+  curl -sf "http://127.0.0.1:$STATUS_PORT/status" >"$dir/nginx_status"
+  redis-cli -p "$REDIS_PORT" info all >"$dir/redis_info"
+  curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" | grep '^idemgate_requests_total' \
+    >"$dir/idemgate_metrics" || true
+  {
+    echo "idemgate $(rss_kib "$IDEMGATE_PID")"
+    echo "peer_b $(rss_kib "$PEER_B_PID")"
+    echo "peer_a $(rss_kib "$PEER_A_WORKER_PID")"
+  } >"$dir/rss"
+  cut -d' ' -f1 /proc/loadavg >"$dir/loadavg"
+  # CPU time is far less sensitive than req/s to the other tenants of a shared machine.
+  {
+    echo "ticks_per_second $(getconf CLK_TCK)"
+    echo "idemgate $(cpu_ticks "$IDEMGATE_PID")"
+    echo "peer_a $(cpu_ticks "$PEER_A_WORKER_PID")"
+    echo "peer_b $(cpu_ticks "$PEER_B_PID")"
+    echo "direct $(cpu_ticks "$UPSTREAM_WORKER_PID")"
+    echo "redis $(cpu_ticks "$REDIS_PID")"
+  } >"$dir/cpu"
+}
