@@ -22,5 +22,5 @@ scripts/check-manifests.sh build/idemgate
 bench/check.sh
 if [ "${IDEMGATE_SKIP_SANITIZE:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    run_suite build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIDEMGATE_SANITIZE=ON
+    run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DIDEMGATE_SANITIZE=ON
 fi

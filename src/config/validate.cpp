@@ -63,7 +63,9 @@ void check_server(checker& c, config const& cfg) {
     c.positive("timeouts.idle", cfg.timeouts.idle);
     if (!cfg.admin.listen.empty()) {
         c.parses("admin.listen", detail::host_port_of(cfg.admin.listen), cfg.admin.listen);
-        if (cfg.admin.listen == cfg.listen) c.fail("admin.listen", "must differ from listen");
+        // Port 0 asks the kernel for a free port, so two ":0" listeners never clash.
+        if (cfg.admin.listen == cfg.listen && !cfg.listen.ends_with(":0"))
+            c.fail("admin.listen", "must differ from listen");
     }
     auto const& levels = detail::log_level_names;
     if (std::find(levels.begin(), levels.end(), cfg.log.level) == levels.end()) {

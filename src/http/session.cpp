@@ -207,6 +207,7 @@ task<void> run_session(tcp_stream stream, session_context& ctx) {
             ctx.stats.http_failure(reason_of(err));
             ctx.stats.request(engine::outcome::rejected, seconds_since(t0));
             co_await http::async_write(stream, res);
+            handle->busy = false; // lingering owes nothing: a drain may cut it short
             co_await linger_close(stream, buf);
             break;
         }

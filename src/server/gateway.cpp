@@ -48,6 +48,7 @@ struct gateway::impl {
     std::unique_ptr<store::factory> stores;
     std::vector<std::unique_ptr<worker>> workers;
     net::io_context control{1};
+    net::signal_set signals{control, SIGTERM, SIGINT}; // installed before "listening" is logged
     std::unique_ptr<tcp_acceptor> admin_acceptor;
     std::unique_ptr<admin::admin_context> admin_ctx;
 
@@ -180,7 +181,6 @@ task<void> gateway::impl::drain() {
 }
 
 task<void> gateway::impl::handle_signals() {
-    net::signal_set signals(control, SIGTERM, SIGINT);
     auto [ec, sig] = co_await signals.async_wait(use_nothrow);
     if (ec) co_return;
     log::info("signal received", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
