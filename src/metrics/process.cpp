@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <ctime>
-#include <iterator>
-#include <limits>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <limits>
 #include <sstream>
 #include <string>
 

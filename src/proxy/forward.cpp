@@ -81,7 +81,8 @@ void prepare_upstream_request(request& req, std::string_view peer_address,
 
 store::header_list fields_of(response const& res) {
     store::header_list out;
-    for (auto const& f : res) out.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    for (auto const& f : res)
+        out.emplace_back(std::string(f.name_string()), std::string(f.value()));
     return out;
 }
 

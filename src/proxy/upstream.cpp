@@ -28,8 +28,7 @@ std::unique_ptr<net::ssl::context> make_tls_context(upstream_target const& targe
         ctx->set_default_verify_paths();
     else
         ctx->load_verify_file(tls.ca_file);
-    ctx->set_verify_mode(tls.insecure_skip_verify ? net::ssl::verify_none
-                                                  : net::ssl::verify_peer);
+    ctx->set_verify_mode(tls.insecure_skip_verify ? net::ssl::verify_none : net::ssl::verify_peer);
     return ctx;
 }
 

@@ -14,8 +14,8 @@ namespace idemgate::proxy {
 
 struct upstream_target {
     bool tls = false;
-    std::string host; // DNS name or IP literal (without brackets); also the SNI name
-    std::string port; // "80" / "443" when the URL has none
+    std::string host;      // DNS name or IP literal (without brackets); also the SNI name
+    std::string port;      // "80" / "443" when the URL has none
     std::string base_path; // the URL's path without trailing '/', prefixed to every target
 };
 
