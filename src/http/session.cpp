@@ -206,6 +206,11 @@ task<void> run_session(tcp_stream stream, session_context& ctx) {
             auto res = http_errors::make(err, 11, false);
             ctx.stats.http_failure(reason_of(err));
             ctx.stats.request(engine::outcome::rejected, seconds_since(t0));
+            if (cfg.log.access_log && log::enabled(spdlog::level::info))
+                log::info("access", {{"status", res.result_int()},
+                                     {"outcome", "rejected"},
+                                     {"error", info_of(err).code},
+                                     {"duration_ms", seconds_since(t0) * 1000.0}});
             co_await http::async_write(stream, res);
             handle->busy = false; // lingering owes nothing: a drain may cut it short
             co_await linger_close(stream, buf);
