@@ -99,6 +99,18 @@ inline void expect_replay_of(http_response const& first, http_response const& se
     EXPECT_EQ(second.header(replay_header), "true");
 }
 
+/// A burst of identical requests in `concurrent: wait` mode: every client got the same 201
+/// and all but the one that executed got it as a replay.
+inline void expect_one_answer_for_all(std::vector<http_response> const& answers) {
+    std::size_t replays = 0;
+    for (auto const& a : answers) {
+        EXPECT_EQ(a.status, 201U) << a.error << a.body;
+        EXPECT_EQ(a.body, answers.front().body);
+        replays += a.header(replay_header) == "true" ? 1U : 0U;
+    }
+    EXPECT_EQ(replays, answers.size() - 1);
+}
+
 /// Value of one series (`name{labels}` exactly as exposed) in Prometheus text; -1 if absent.
 inline double metric_value(std::string const& text, std::string const& series) {
     std::size_t pos = 0;
