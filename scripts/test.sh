@@ -1,26 +1,53 @@
 #!/usr/bin/env bash
-# The whole test suite: install what is missing, build with warnings as errors, run every
-# test (unit, store conformance against a real redis-server the tests start on a free
-# loopback port, integration through the real gateway binary), then the same again under
-# ASan + UBSan. Set IDEMGATE_SKIP_SANITIZE=1 to skip the sanitizer pass.
+# The whole test suite, as CI runs it: install what is missing, then two builds with warnings
+# as errors.
+#  1. Release (what ships): the gateway, and the integration tests that drive it over
+#     loopback (a real redis-server and an upstream stub, started by the tests).
+#  2. ASan + UBSan (Debug): the gateway, the unit and store tests (all in-process code, run
+#     sanitized), then the integration tests of build 1 again, against the sanitized gateway.
+# Every test runs at least once, the integration tests against both binaries; building each
+# test only once keeps CI within its time. IDEMGATE_SKIP_SANITIZE=1 skips build 2, and then
+# builds and runs every test in Release instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 command -v redis-server >/dev/null || { echo "redis-server is required" >&2; exit 1; }
 jobs=$(nproc)
+root=$PWD
+sanitize=$([ "${IDEMGATE_SKIP_SANITIZE:-0}" = 1 ] && echo 0 || echo 1)
 
-run_suite() { # build-dir, extra cmake args...
+run_ctest() { # build-dir, ctest args...
   local dir=$1; shift
-  cmake -S . -B "$dir" -DIDEMGATE_WERROR=ON "$@"
-  cmake --build "$dir" -j"$jobs"
-  (cd "$dir" && ctest --output-on-failure --timeout 300 -j"$jobs")
+  (cd "$dir" && ctest --output-on-failure --timeout 300 -j"$jobs" "$@")
 }
 
-run_suite build -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DIDEMGATE_WERROR=ON
+if [ "$sanitize" = 1 ]; then
+  cmake --build build -j"$jobs" --target idemgate demo-upstream integration_tests
+  run_ctest build -L integration
+else
+  cmake --build build -j"$jobs"
+  run_ctest build
+fi
 # What cannot run here is still checked: container/Kubernetes files and the benchmark code.
 scripts/check-manifests.sh build/idemgate
 bench/check.sh
-if [ "${IDEMGATE_SKIP_SANITIZE:-0}" != 1 ]; then
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DIDEMGATE_SANITIZE=ON
+[ "$sanitize" = 1 ] || exit 0
+
+# Reports go to files, so that one from a gateway child process cannot go unnoticed.
+reports=$root/build-asan/sanitizer-reports
+rm -rf "$reports" && mkdir -p "$reports"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$reports/asan"
+export UBSAN_OPTIONS="print_stacktrace=1:log_path=$reports/ubsan"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DIDEMGATE_SANITIZE=ON \
+  -DIDEMGATE_WERROR=ON -DIDEMGATE_INTEGRATION_TESTS=OFF
+cmake --build build-asan -j"$jobs" --target idemgate unit_pure_tests store_tests
+status=0
+run_ctest build-asan || status=1
+IDEMGATE_TEST_BINARY=$root/build-asan/idemgate run_ctest build -L integration || status=1
+if compgen -G "$reports/*" >/dev/null; then
+  echo "sanitizer reports:" >&2
+  cat "$reports"/* >&2
+  status=1
 fi
+exit "$status"

@@ -128,9 +128,8 @@ protected:
     /// Starts idemgate in front of upstream_ with `cfg` plus loopback/port-0 defaults.
     void start_gateway(gateway_config cfg = {}) {
         cfg.set_default("listen", "127.0.0.1:0")
-            // Not "127.0.0.1:0": config validation rejects admin.listen == listen even for
-            // port 0 (reported); a port bound and released just before is the workaround.
-            .set_default("admin.listen", "127.0.0.1:" + std::to_string(unused_port()))
+            // Port 0 for both: the "listening" log line tells the ports the kernel chose.
+            .set_default("admin.listen", "127.0.0.1:0")
             .set_default("threads", "2")
             .set_default("log.format", "json")
             .set_default("log.level", "info")

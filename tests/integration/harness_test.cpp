@@ -94,10 +94,10 @@ TEST(harness, run_cli_captures_stdout_stderr_and_the_exit_code) {
 TEST(harness, gateway_process_reads_the_listening_line_and_collects_later_lines) {
     auto const script = write_temp_file(
         "#!/bin/sh\n"
+        "trap 'exit 0' TERM\n" // before the first line: SIGTERM may follow it at once
         "echo "
         "'{\"msg\":\"listening\",\"listen\":\"127.0.0.1:1234\",\"admin\":\"127.0.0.1:5678\"}'\n"
         "echo '{\"msg\":\"access\",\"status\":201}'\n"
-        "trap 'exit 0' TERM\n"
         "while true; do sleep 0.02; done\n",
         ".sh");
     std::filesystem::permissions(script, std::filesystem::perms::owner_all);

@@ -23,14 +23,14 @@ namespace {
 class plain_gateway {
 public:
     explicit plain_gateway(gateway_config cfg)
-        : port_(unused_port()), admin_port_(unused_port()),
+        : port_(ports_[0]), admin_port_(ports_[1]),
           config_(
               write_temp_file(cfg.set("listen", "127.0.0.1:" + std::to_string(port_))
                                   .set("admin.listen", "127.0.0.1:" + std::to_string(admin_port_))
                                   .yaml(),
                               ".yaml")),
           log_(write_temp_file("", ".log")) {
-        std::string const binary = IDEMGATE_BINARY, config = config_.string(), log = log_.string();
+        std::string const binary = gateway_binary(), config = config_.string(), log = log_.string();
         pid_ = ::fork();
         if (pid_ == 0) { // only system calls until exec (the parent has threads)
             ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -86,6 +86,7 @@ public:
     }
 
 private:
+    std::vector<std::uint16_t> ports_ = unused_ports(2); // first: declared before the ports
     std::uint16_t port_;
     std::uint16_t admin_port_;
     std::filesystem::path config_;

@@ -29,9 +29,11 @@ private:
 };
 
 /// A config file for `idemgate healthcheck` naming admin port `admin_port`.
+// `listen` is port 0: two unused_port() calls may return the same port, and the config
+// refuses admin.listen == listen. Healthcheck only reads admin.listen.
 std::filesystem::path healthcheck_config(std::uint16_t admin_port) {
     return write_temp_file(gateway_config{}
-                               .set("listen", "127.0.0.1:" + std::to_string(unused_port()))
+                               .set("listen", "127.0.0.1:0")
                                .set("admin.listen", "127.0.0.1:" + std::to_string(admin_port))
                                .set("store.backend", "memory")
                                .yaml(),

@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
@@ -112,6 +113,11 @@ bool drain_pipes(int out_fd, int err_fd, cli_result& result, clock_type::time_po
 }
 
 } // namespace
+
+std::string gateway_binary() {
+    char const* env = std::getenv("IDEMGATE_TEST_BINARY");
+    return env != nullptr && *env != '\0' ? std::string{env} : std::string{IDEMGATE_BINARY};
+}
 
 cli_result run_cli(std::vector<std::string> const& args, std::chrono::milliseconds timeout,
                    std::string const& binary) {

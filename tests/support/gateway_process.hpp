@@ -21,6 +21,10 @@
 
 namespace idemgate::test {
 
+/// The gateway binary under test: $IDEMGATE_TEST_BINARY when set (the sanitizer pass runs
+/// these tests against its ASan + UBSan build), otherwise the one built next to the tests.
+std::string gateway_binary();
+
 /// Output and exit status of a short CLI run.
 struct cli_result {
     int exit_code = -1; // 128 + signal when killed; -1 when it did not end in time
@@ -31,7 +35,7 @@ struct cli_result {
 /// Runs `binary args...` with stdout and stderr captured; kills it after `timeout`.
 cli_result run_cli(std::vector<std::string> const& args,
                    std::chrono::milliseconds timeout = std::chrono::milliseconds{10000},
-                   std::string const& binary = IDEMGATE_BINARY);
+                   std::string const& binary = gateway_binary());
 
 /// Writes `text` to a fresh file in the temp directory; the caller removes it.
 std::filesystem::path write_temp_file(std::string const& text, std::string const& suffix);
@@ -41,7 +45,7 @@ std::filesystem::path write_temp_file(std::string const& text, std::string const
 /// @par Thread Safety: accessors may be called from any thread.
 class gateway_process {
 public:
-    explicit gateway_process(gateway_config const& cfg, std::string binary = IDEMGATE_BINARY);
+    explicit gateway_process(gateway_config const& cfg, std::string binary = gateway_binary());
     ~gateway_process();
     gateway_process(gateway_process const&) = delete;
     gateway_process& operator=(gateway_process const&) = delete;

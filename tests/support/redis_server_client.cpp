@@ -53,8 +53,8 @@ void send_all(int fd, std::string_view bytes) {
 }
 
 /// Sends `cmds` pipelined and reads one reply each, all within 2 s.
-std::vector<redis::reply> exchange(std::uint16_t port,
-                                   std::vector<std::vector<std::string>> const& cmds) {
+std::vector<redis::reply> round_trip(std::uint16_t port,
+                                     std::vector<std::vector<std::string>> const& cmds) {
     fd_guard const s{connect_to(port)};
     std::string out;
     for (auto const& args : cmds) {
@@ -109,7 +109,7 @@ bool redis_server::answers() const {
             fd_guard const s{connect_to(port_)};
             return true;
         }
-        exchange(port_, {{"PING"}}); // with requirepass the -NOAUTH error is an answer too
+        round_trip(port_, {{"PING"}}); // with requirepass the -NOAUTH error is an answer too
         return true;
     } catch (std::runtime_error const&) {
         return false;
@@ -124,7 +124,7 @@ redis::reply redis_server::command(std::vector<std::string> const& args, std::ui
     }
     if (db != 0) cmds.push_back({"SELECT", std::to_string(db)});
     cmds.push_back(args);
-    auto replies = exchange(port_, cmds);
+    auto replies = round_trip(port_, cmds);
     for (std::size_t i = 0; i + 1 < replies.size(); ++i) {
         if (replies[i].is_error()) throw std::runtime_error("redis_server: " + replies[i].str);
     }

@@ -173,4 +173,15 @@ std::uint16_t unused_port() {
     return acceptor.local_endpoint().port();
 }
 
+std::vector<std::uint16_t> unused_ports(std::size_t n) {
+    net::io_context ioc;
+    std::vector<tcp::acceptor> held;
+    std::vector<std::uint16_t> ports;
+    for (std::size_t i = 0; i < n; ++i) {
+        held.emplace_back(ioc, tcp::endpoint{net::ip::address_v4::loopback(), 0});
+        ports.push_back(held.back().local_endpoint().port());
+    }
+    return ports;
+}
+
 } // namespace idemgate::test

@@ -100,4 +100,7 @@ private:
 /// A loopback port where nothing listens (bound, then closed): connects are refused.
 std::uint16_t unused_port();
 
+/// `n` distinct such ports (all bound at once, then closed), for configs that need several.
+std::vector<std::uint16_t> unused_ports(std::size_t n);
+
 } // namespace idemgate::test
