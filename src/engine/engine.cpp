@@ -7,14 +7,12 @@
 #include "idemgate/log/log.hpp"
 #include "idemgate/proxy/forward.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/range/iterator_range.hpp>
 
 #include <algorithm>
 
 namespace idemgate::engine {
 
-using namespace net::experimental::awaitable_operators;
 using std::chrono::steady_clock;
 
 struct engine::claim {
@@ -89,7 +87,8 @@ private:
 
 engine::engine(config::config const& cfg, store::store& st, proxy::upstream_pool& pool,
                scope_hasher const& scopes, metrics::metrics& m)
-    : cfg_(cfg), store_(st), pool_(pool), scopes_(scopes), metrics_(m) {}
+    : cfg_(cfg), store_(st), pool_(pool), scopes_(scopes), metrics_(m),
+      keeper_(st, cfg.idempotency.lock_ttl) {}
 
 task<handled> engine::handle(request req, std::string peer) {
     auto const& icfg = cfg_.idempotency;
@@ -201,35 +200,16 @@ task<handled> engine::execute(request req, std::string const& peer, claim const&
     unsigned const version = req.version();
     proxy::prepare_upstream_request(req, peer, pool_.target().base_path);
     std::chrono::microseconds took{0};
-    // contract §2: renew the in-progress record while the upstream works.
-    auto sending = send(req, took);
-    auto renewing = keep_lock(c.key, c.owner);
-    auto raced = co_await (std::move(sending) || std::move(renewing));
-    auto r = std::get<0>(std::move(raced));
+    // contract §2: the in-progress record is renewed while the upstream works.
+    auto kept = keeper_.keep(co_await net::this_coro::executor, c.key, c.owner);
+    auto r = co_await send(req, took);
+    kept.release();
     co_await finish(c, r);
     if (!r.ok)
         co_return handled{http_errors::make(error_of(r.failure), version, keep_alive),
                           outcome::upstream_error, c.idem_key, took};
     proxy::prepare_client_response(r.res, keep_alive, head);
     co_return handled{std::move(r.res), outcome::executed, c.idem_key, took};
-}
-
-task<void> engine::keep_lock(store::scope_key key, store::owner_token owner) {
-    // Never returns on its own: it ends when the upstream call wins the race and cancels it.
-    auto const period = std::max(cfg_.idempotency.lock_ttl / 3, std::chrono::milliseconds(10));
-    steady_timer timer(co_await net::this_coro::executor);
-    bool lost = false;
-    for (;;) {
-        timer.expires_after(period);
-        auto [ec] = co_await timer.async_wait();
-        if (ec == net::error::operation_aborted) co_return;
-        if (lost) continue;
-        auto const e = co_await store_.renew(key, owner, cfg_.idempotency.lock_ttl);
-        if (e == errc::not_owner) {
-            lost = true;
-            log::warn("lock lost while the upstream was working", {{"scope", key.hash}});
-        }
-    }
 }
 
 task<void> engine::finish(claim const& c, proxy::upstream_result const& r) {

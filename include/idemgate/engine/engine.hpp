@@ -2,6 +2,7 @@
 // Drives one request through contract §1–3: classify, claim in the store, forward or
 // replay, complete. One engine per io_context; never throws on the data plane.
 #include "idemgate/config/config.hpp"
+#include "idemgate/engine/lock_keeper.hpp"
 #include "idemgate/engine/outcome.hpp"
 #include "idemgate/engine/scope.hpp"
 #include "idemgate/http/types.hpp"
@@ -42,7 +43,6 @@ private:
     task<handled> forward_unprotected(request req, std::string const& peer, outcome o);
     task<handled> run_protected(request req, std::string const& peer, claim c);
     task<handled> execute(request req, std::string const& peer, claim const& c);
-    task<void> keep_lock(store::scope_key key, store::owner_token owner);
     task<void> finish(claim const& c, proxy::upstream_result const& r);
     task<proxy::upstream_result> send(request const& req, std::chrono::microseconds& took);
 
@@ -51,6 +51,7 @@ private:
     proxy::upstream_pool& pool_;
     scope_hasher const& scopes_;
     metrics::metrics& metrics_;
+    lock_keeper keeper_;
     std::atomic<std::int64_t> last_ok_ms_{0};   // steady clock
     std::atomic<std::int64_t> last_down_ms_{0}; // steady clock, a connect failure
 };

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 namespace idemgate::store {
 namespace {
@@ -178,6 +179,11 @@ TEST(owner_token, is_32_hex_chars_and_does_not_repeat) {
         seen.insert(*t);
     }
     EXPECT_EQ(seen.size(), 1000U);
+    // Another thread (or process, or replica) draws its own random half.
+    owner_token elsewhere;
+    std::thread([&] { elsewhere = make_owner_token().value(); }).join();
+    EXPECT_FALSE(seen.contains(elsewhere));
+    EXPECT_NE(elsewhere.substr(0, 16), seen.begin()->substr(0, 16));
 }
 
 } // namespace

@@ -1,0 +1,69 @@
+#pragma once
+// Keeps the in-progress records of the requests an engine is executing alive while their
+// upstream works (contract §2), with one timer per thread rather than one per request.
+
+#include "idemgate/net.hpp"
+#include "idemgate/store/store.hpp"
+
+#include <chrono>
+#include <list>
+#include <memory>
+
+namespace idemgate::engine {
+
+/// A claim held at t is first renewed at the first tick after t + period, then every period:
+/// with ticks every period / 2, no lock waits longer than 1.5 × period for its renewal, and
+/// period = lock_ttl / 3 keeps that under lock_ttl / 2.
+/// @par Thread Safety: not thread-safe; one per io_context, like the engine.
+class lock_keeper {
+    struct slot {
+        store::scope_key key;
+        store::owner_token owner;
+        std::chrono::steady_clock::time_point due;
+        bool held = true;      // false once the request is done with its lock
+        bool renewing = false; // a renewal is in flight
+        bool lost = false;     // the store said another owner has it (logged once)
+    };
+    using slots = std::list<std::shared_ptr<slot>>;
+
+public:
+    lock_keeper(store::store& st, std::chrono::milliseconds lock_ttl);
+
+    /// Renews while alive. Move-only. It shares the keeper's list, so a request frame that
+    /// the io_context destroys at shutdown, after the engine, can still let go of it.
+    class hold {
+    public:
+        hold(hold&& other) noexcept;
+        hold& operator=(hold&&) = delete;
+        hold(hold const&) = delete;
+        hold& operator=(hold const&) = delete;
+        ~hold();
+        /// Stops renewing now (the destructor does it otherwise).
+        void release() noexcept;
+
+    private:
+        friend class lock_keeper;
+        hold(std::shared_ptr<slots> list, slots::iterator it) : list_(std::move(list)), it_(it) {}
+        std::shared_ptr<slots> list_;
+        slots::iterator it_;
+    };
+
+    /// Starts renewing `key` for `owner`; the first call starts the ticker on `ex`.
+    hold keep(net::any_io_executor const& ex, store::scope_key const& key,
+              store::owner_token const& owner);
+
+    std::chrono::milliseconds period() const noexcept { return period_; }
+    std::size_t held() const noexcept { return slots_->size(); }
+
+private:
+    task<void> tick();
+    task<void> renew(std::shared_ptr<slot> s);
+
+    store::store& store_;
+    std::chrono::milliseconds lock_ttl_;
+    std::chrono::milliseconds period_;
+    std::shared_ptr<slots> slots_ = std::make_shared<slots>();
+    bool ticking_ = false;
+};
+
+} // namespace idemgate::engine

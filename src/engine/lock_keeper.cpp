@@ -1,0 +1,74 @@
+#include "idemgate/engine/lock_keeper.hpp"
+
+#include "idemgate/error.hpp"
+#include "idemgate/log/log.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+namespace idemgate::engine {
+
+using std::chrono::steady_clock;
+
+lock_keeper::lock_keeper(store::store& st, std::chrono::milliseconds lock_ttl)
+    : store_(st), lock_ttl_(lock_ttl),
+      period_(std::max(lock_ttl / 3, std::chrono::milliseconds(10))) {}
+
+lock_keeper::hold::hold(hold&& other) noexcept : list_(std::move(other.list_)), it_(other.it_) {}
+
+lock_keeper::hold::~hold() {
+    release();
+}
+
+void lock_keeper::hold::release() noexcept {
+    if (!list_) return;
+    (*it_)->held = false; // a renewal in flight sees it and stays quiet
+    std::exchange(list_, nullptr)->erase(it_);
+}
+
+lock_keeper::hold lock_keeper::keep(net::any_io_executor const& ex, store::scope_key const& key,
+                                    store::owner_token const& owner) {
+    if (!ticking_) {
+        // Runs until the io_context stops: the gateway stops its workers after draining.
+        ticking_ = true;
+        net::co_spawn(ex, tick(), net::detached);
+    }
+    auto s = std::make_shared<slot>(slot{key, owner, steady_clock::now() + period_});
+    slots_->push_back(std::move(s));
+    return hold{slots_, std::prev(slots_->end())};
+}
+
+task<void> lock_keeper::tick() {
+    steady_timer timer(co_await net::this_coro::executor);
+    auto const every = std::max(period_ / 2, std::chrono::milliseconds(5));
+    std::vector<std::shared_ptr<slot>> due;
+    for (;;) {
+        timer.expires_after(every);
+        co_await timer.async_wait();
+        auto const now = steady_clock::now();
+        due.clear();
+        for (auto const& s : *slots_) {
+            if (s->due <= now && !s->renewing && !s->lost) due.push_back(s);
+        }
+        // Each renewal on its own: they pipeline on the store's connections, and a slow one
+        // does not hold back the others.
+        for (auto& s : due) {
+            s->renewing = true;
+            net::co_spawn(timer.get_executor(), renew(std::move(s)), net::detached);
+        }
+    }
+}
+
+task<void> lock_keeper::renew(std::shared_ptr<slot> s) {
+    auto const e = co_await store_.renew(s->key, s->owner, lock_ttl_);
+    s->renewing = false;
+    s->due = steady_clock::now() + period_;
+    if (e == errc::not_owner && s->held) {
+        s->lost = true;
+        log::warn("lock lost while the upstream was working", {{"scope", s->key.hash}});
+    }
+    // Any other error (store down): the next tick tries again, as long as the lock is held.
+}
+
+} // namespace idemgate::engine

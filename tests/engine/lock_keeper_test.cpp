@@ -1,0 +1,115 @@
+// The lock keeper (contract §2: the owner renews its in-progress record while the upstream
+// works), with a store that records the renewals it is asked for.
+#include "idemgate/engine/lock_keeper.hpp"
+#include "idemgate/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+
+namespace idemgate::engine {
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+/// Only renew() is used by the keeper; it answers not_owner for the keys in `stolen`.
+class renew_recorder final : public idemgate::store::store {
+public:
+    std::map<std::string, std::vector<clock_type::time_point>> renewals;
+    std::map<std::string, idemgate::store::owner_token> owners;
+    std::string stolen;
+
+    task<result<idemgate::store::begin_result>> begin(idemgate::store::scope_key,
+                                                      idemgate::store::fingerprint,
+                                                      std::chrono::milliseconds) override {
+        co_return make_error_code(errc::store_unavailable);
+    }
+    task<error_code> complete(idemgate::store::scope_key, idemgate::store::owner_token,
+                              idemgate::store::stored_response,
+                              std::chrono::milliseconds) override {
+        co_return make_error_code(errc::store_unavailable);
+    }
+    task<error_code> release(idemgate::store::scope_key, idemgate::store::owner_token) override {
+        co_return make_error_code(errc::store_unavailable);
+    }
+    task<error_code> renew(idemgate::store::scope_key key, idemgate::store::owner_token owner,
+                           std::chrono::milliseconds) override {
+        renewals[key.hash].push_back(clock_type::now());
+        owners[key.hash] = owner;
+        co_return key.hash == stolen ? make_error_code(errc::not_owner) : error_code{};
+    }
+    idemgate::store::store_state state() const noexcept override {
+        return idemgate::store::store_state::up;
+    }
+};
+
+void run_for(net::io_context& ioc, std::chrono::milliseconds d) {
+    ioc.restart();
+    ioc.run_for(d);
+}
+
+/// The longest time between `from`, the renewals and `to`.
+clock_type::duration longest_gap(clock_type::time_point from,
+                                 std::vector<clock_type::time_point> const& times,
+                                 clock_type::time_point to) {
+    clock_type::duration gap{0};
+    for (auto const t : times) {
+        gap = std::max(gap, t - from);
+        from = t;
+    }
+    return std::max(gap, to - from);
+}
+
+TEST(lock_keeper, renews_every_held_lock_well_within_lock_ttl) {
+    net::io_context ioc;
+    renew_recorder st;
+    lock_keeper keeper(st, 300ms);
+    EXPECT_EQ(keeper.period(), 100ms);
+    auto const start = clock_type::now();
+    std::optional<lock_keeper::hold> a{keeper.keep(ioc.get_executor(), {"a"}, "owner-a")};
+    std::optional<lock_keeper::hold> b{keeper.keep(ioc.get_executor(), {"b"}, "owner-b")};
+    EXPECT_EQ(keeper.held(), 2U);
+    run_for(ioc, 1000ms);
+    auto const end = clock_type::now();
+    for (std::string const k : {"a", "b"}) {
+        SCOPED_TRACE(k);
+        EXPECT_GE(st.renewals[k].size(), 4U); // every 100–150 ms over 1 s
+        EXPECT_LT(longest_gap(start, st.renewals[k], end), 300ms) << "the lock would expire";
+        EXPECT_EQ(st.owners[k], "owner-" + k);
+    }
+}
+
+TEST(lock_keeper, stops_renewing_a_released_lock) {
+    net::io_context ioc;
+    renew_recorder st;
+    lock_keeper keeper(st, 60ms);
+    auto held = keeper.keep(ioc.get_executor(), {"a"}, "owner-a");
+    std::optional<lock_keeper::hold> other{keeper.keep(ioc.get_executor(), {"b"}, "owner-b")};
+    run_for(ioc, 200ms);
+    ASSERT_GE(st.renewals["a"].size(), 1U);
+    held.release();
+    other.reset(); // the destructor lets go too
+    EXPECT_EQ(keeper.held(), 0U);
+    auto const a = st.renewals["a"].size();
+    auto const b = st.renewals["b"].size();
+    run_for(ioc, 200ms);
+    EXPECT_EQ(st.renewals["a"].size(), a);
+    EXPECT_EQ(st.renewals["b"].size(), b);
+}
+
+TEST(lock_keeper, gives_up_on_a_lock_another_owner_took) {
+    net::io_context ioc;
+    renew_recorder st;
+    st.stolen = "a";
+    lock_keeper keeper(st, 60ms);
+    auto lost = keeper.keep(ioc.get_executor(), {"a"}, "owner-a");
+    auto kept = keeper.keep(ioc.get_executor(), {"b"}, "owner-b");
+    run_for(ioc, 300ms);
+    EXPECT_EQ(st.renewals["a"].size(), 1U); // asked once, told it is not ours: never again
+    EXPECT_GE(st.renewals["b"].size(), 3U);
+}
+
+} // namespace
+} // namespace idemgate::engine
