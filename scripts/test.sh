@@ -9,6 +9,7 @@
 # test only once keeps CI within its time. IDEMGATE_SKIP_SANITIZE=1 skips build 2, and then
 # builds and runs every test in Release instead.
 set -euo pipefail
+phase() { echo "[test.sh $(date -u +%T)] $*"; } # timestamps in the CI log
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 command -v redis-server >/dev/null || { echo "redis-server is required" >&2; exit 1; }
@@ -21,14 +22,17 @@ run_ctest() { # build-dir, ctest args...
   (cd "$dir" && ctest --output-on-failure --timeout 300 -j"$jobs" "$@")
 }
 
+phase "Release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DIDEMGATE_WERROR=ON
 if [ "$sanitize" = 1 ]; then
   cmake --build build -j"$jobs" --target idemgate demo-upstream integration_tests
+  phase "integration tests, Release gateway"
   run_ctest build -L integration
 else
   cmake --build build -j"$jobs"
   run_ctest build
 fi
+phase "manifest and benchmark checks"
 # What cannot run here is still checked: container/Kubernetes files and the benchmark code.
 scripts/check-manifests.sh build/idemgate
 bench/check.sh
@@ -39,15 +43,19 @@ reports=$root/build-asan/sanitizer-reports
 rm -rf "$reports" && mkdir -p "$reports"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$reports/asan"
 export UBSAN_OPTIONS="print_stacktrace=1:log_path=$reports/ubsan"
+phase "ASan + UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DIDEMGATE_SANITIZE=ON \
   -DIDEMGATE_WERROR=ON -DIDEMGATE_INTEGRATION_TESTS=OFF
 cmake --build build-asan -j"$jobs" --target idemgate unit_pure_tests store_tests
 status=0
+phase "unit and store tests, sanitized"
 run_ctest build-asan || status=1
+phase "integration tests, sanitized gateway"
 IDEMGATE_TEST_BINARY=$root/build-asan/idemgate run_ctest build -L integration || status=1
 if compgen -G "$reports/*" >/dev/null; then
   echo "sanitizer reports:" >&2
   cat "$reports"/* >&2
   status=1
 fi
+phase "done, status $status"
 exit "$status"

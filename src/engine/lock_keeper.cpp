@@ -63,12 +63,12 @@ task<void> lock_keeper::tick() {
 task<void> lock_keeper::renew(std::shared_ptr<slot> s) {
     auto const e = co_await store_.renew(s->key, s->owner, lock_ttl_);
     s->renewing = false;
-    s->due = steady_clock::now() + period_;
+    // Renewed: due again in a period. Failed (store down): the next tick tries again.
+    s->due = steady_clock::now() + (e ? std::chrono::milliseconds(0) : period_);
     if (e == errc::not_owner && s->held) {
         s->lost = true;
         log::warn("lock lost while the upstream was working", {{"scope", s->key.hash}});
     }
-    // Any other error (store down): the next tick tries again, as long as the lock is held.
 }
 
 } // namespace idemgate::engine

@@ -20,6 +20,7 @@ public:
     std::map<std::string, std::vector<clock_type::time_point>> renewals;
     std::map<std::string, idemgate::store::owner_token> owners;
     std::string stolen;
+    std::string failing; // answers store_unavailable, as when Redis is down
 
     task<result<idemgate::store::begin_result>> begin(idemgate::store::scope_key,
                                                       idemgate::store::fingerprint,
@@ -38,6 +39,7 @@ public:
                            std::chrono::milliseconds) override {
         renewals[key.hash].push_back(clock_type::now());
         owners[key.hash] = owner;
+        if (key.hash == failing) co_return make_error_code(errc::store_unavailable);
         co_return key.hash == stolen ? make_error_code(errc::not_owner) : error_code{};
     }
     idemgate::store::store_state state() const noexcept override {
@@ -109,6 +111,19 @@ TEST(lock_keeper, gives_up_on_a_lock_another_owner_took) {
     run_for(ioc, 300ms);
     EXPECT_EQ(st.renewals["a"].size(), 1U); // asked once, told it is not ours: never again
     EXPECT_GE(st.renewals["b"].size(), 3U);
+}
+
+TEST(lock_keeper, retries_a_failed_renewal_at_the_next_tick_not_a_period_later) {
+    net::io_context ioc;
+    renew_recorder st;
+    st.failing = "down";
+    lock_keeper keeper(st, 120ms); // period 40 ms, ticks every 20 ms
+    auto failed = keeper.keep(ioc.get_executor(), {"down"}, "owner-a");
+    auto renewed = keeper.keep(ioc.get_executor(), {"up"}, "owner-b");
+    run_for(ioc, 600ms);
+    // ~28 tries against ~14 renewals; a store that comes back soon gets the lock renewed.
+    EXPECT_GE(st.renewals["up"].size(), 5U);
+    EXPECT_GT(st.renewals["down"].size(), st.renewals["up"].size() + 3);
 }
 
 } // namespace

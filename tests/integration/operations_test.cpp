@@ -3,6 +3,9 @@
 // process exits 0; IDEMGATE_* overrides and ${VAR} reach the real binary; `idemgate
 // healthcheck` answers for a running gateway and fails when nothing listens.
 #include "gateway_fixture.hpp"
+#include "idemgate/net.hpp"
+
+#include <boost/asio/io_context.hpp>
 
 #include <csignal>
 #include <cstdlib>
@@ -147,6 +150,22 @@ TEST_F(operations, healthcheck_exits_0_for_a_running_gateway_and_1_when_nothing_
     EXPECT_EQ(run_cli({"healthcheck", "--config"}).exit_code, 2); // usage error
     std::filesystem::remove(live);
     std::filesystem::remove(dead);
+}
+
+TEST_F(operations, healthcheck_gives_up_after_2_s_on_a_listener_that_never_answers) {
+    // The kernel completes the handshake of a listening socket nobody accepts from.
+    net::io_context ioc;
+    tcp::acceptor silent(ioc, tcp::endpoint{net::ip::address_v4::loopback(), 0});
+    auto const cfg = healthcheck_config(silent.local_endpoint().port());
+    auto const started = clock_type::now();
+    auto const r = run_cli({"healthcheck", "--config", cfg.string()});
+    auto const took = clock_type::now() - started;
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_GE(took, 1500ms);
+    EXPECT_LT(took, 5s);
+    EXPECT_NE(r.err.find("timeout"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(".hpp"), std::string::npos) << "no source locations: " << r.err;
+    std::filesystem::remove(cfg);
 }
 
 } // namespace
