@@ -2,7 +2,6 @@
 // replay), and many identical requests at once run the operation exactly once.
 #include "gateway_fixture.hpp"
 
-#include <latch>
 #include <thread>
 
 namespace idemgate::test {
@@ -20,17 +19,7 @@ protected:
 
     /// `n` clients send `req` at once; returns their answers.
     std::vector<http_response> burst(http_request const& req, std::size_t n) {
-        std::vector<http_response> out(n);
-        std::latch ready(static_cast<std::ptrdiff_t>(n));
-        std::vector<std::thread> threads;
-        for (std::size_t i = 0; i < n; ++i) {
-            threads.emplace_back([&, i] {
-                ready.arrive_and_wait();
-                out[i] = send(req);
-            });
-        }
-        for (auto& t : threads) t.join();
-        return out;
+        return all_at_once(n, [&](std::size_t) { return send(req); });
     }
 };
 
@@ -114,13 +103,8 @@ TEST_P(concurrent_retries, sixteen_identical_requests_in_wait_mode_all_get_the_s
 TEST_P(concurrent_retries, sixteen_different_keys_at_once_each_run_once) {
     slow_upstream(200ms);
     start_gateway();
-    std::vector<http_response> out(16);
-    std::vector<std::thread> threads;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        threads.emplace_back(
-            [&, i] { out[i] = send(protected_post("cc-6-" + std::to_string(i))); });
-    }
-    for (auto& t : threads) t.join();
+    auto const out = all_at_once(
+        16, [&](std::size_t i) { return send(protected_post("cc-6-" + std::to_string(i))); });
     for (auto const& a : out) EXPECT_EQ(a.status, 201U) << a.error << a.body;
     EXPECT_EQ(upstream_.calls(), 16U);
 }

@@ -14,8 +14,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <latch>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace idemgate::test {
@@ -112,6 +115,37 @@ inline void expect_one_answer_for_all(std::vector<http_response> const& answers)
 }
 
 /// Value of one series (`name{labels}` exactly as exposed) in Prometheus text; -1 if absent.
+/// The defaults every test gateway starts with (a test's own settings win): loopback, port
+/// 0 for both listeners (the "listening" log line tells the ports the kernel chose), JSON
+/// logs, short timeouts, in front of `upstream_url`.
+inline gateway_config& with_test_defaults(gateway_config& cfg, std::string const& upstream_url) {
+    cfg.set_default("listen", "127.0.0.1:0")
+        .set_default("admin.listen", "127.0.0.1:0")
+        .set_default("threads", "2")
+        .set_default("log.format", "json")
+        .set_default("log.level", "info")
+        .set_default("upstream.url", upstream_url)
+        .set_default("upstream.timeout", "5s")
+        .set_default("shutdown.timeout", "3s");
+    return cfg;
+}
+
+/// Runs `call(k)` for k in [0, n) on n threads released at once; their answers, in k order.
+inline std::vector<http_response>
+all_at_once(std::size_t n, std::function<http_response(std::size_t)> const& call) {
+    std::vector<http_response> out(n);
+    std::latch ready(static_cast<std::ptrdiff_t>(n));
+    std::vector<std::thread> threads;
+    for (std::size_t k = 0; k < n; ++k) {
+        threads.emplace_back([&, k] {
+            ready.arrive_and_wait();
+            out[k] = call(k);
+        });
+    }
+    for (auto& t : threads) t.join();
+    return out;
+}
+
 inline double metric_value(std::string const& text, std::string const& series) {
     std::size_t pos = 0;
     while ((pos = text.find(series + " ", pos)) != std::string::npos) {
@@ -127,15 +161,7 @@ class gateway_test : public ::testing::Test {
 protected:
     /// Starts idemgate in front of upstream_ with `cfg` plus loopback/port-0 defaults.
     void start_gateway(gateway_config cfg = {}) {
-        cfg.set_default("listen", "127.0.0.1:0")
-            // Port 0 for both: the "listening" log line tells the ports the kernel chose.
-            .set_default("admin.listen", "127.0.0.1:0")
-            .set_default("threads", "2")
-            .set_default("log.format", "json")
-            .set_default("log.level", "info")
-            .set_default("upstream.url", upstream_.url())
-            .set_default("upstream.timeout", "5s")
-            .set_default("shutdown.timeout", "3s");
+        with_test_defaults(cfg, upstream_.url());
         if (store_ == store_kind::redis) {
 #ifdef IDEMGATE_IT_HAVE_REDIS
             // One redis-server for the suite; a prefix per test keeps their records apart.

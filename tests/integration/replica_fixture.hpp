@@ -7,7 +7,6 @@
 
 #include <csignal>
 #include <functional>
-#include <latch>
 #include <set>
 #include <thread>
 
@@ -17,15 +16,7 @@ class redis_gateways_test : public ::testing::Test {
 protected:
     /// Starts one more replica with `cfg` plus loopback defaults, on redis_ with key_prefix_.
     gateway_process& start_replica(gateway_config cfg = {}) {
-        // Port 0 for both: the "listening" log line tells the ports the kernel chose.
-        cfg.set_default("listen", "127.0.0.1:0")
-            .set_default("admin.listen", "127.0.0.1:0")
-            .set_default("threads", "2")
-            .set_default("log.format", "json")
-            .set_default("log.level", "info")
-            .set_default("upstream.url", upstream_.url())
-            .set_default("upstream.timeout", "5s")
-            .set_default("shutdown.timeout", "3s")
+        with_test_defaults(cfg, upstream_.url())
             .set_default("store.backend", "redis")
             .set_default("store.redis.url", redis_.url())
             .set_default("store.redis.key_prefix", "\"" + key_prefix_ + "\"");
@@ -96,17 +87,7 @@ protected:
 
     /// `n` clients send `req` at once, client k to replica `k % replicas`; their answers.
     std::vector<http_response> burst(http_request const& req, std::size_t n) const {
-        std::vector<http_response> out(n);
-        std::latch ready(static_cast<std::ptrdiff_t>(n));
-        std::vector<std::thread> threads;
-        for (std::size_t k = 0; k < n; ++k) {
-            threads.emplace_back([&, k] {
-                ready.arrive_and_wait();
-                out[k] = send_to(k % replicas_.size(), req);
-            });
-        }
-        for (auto& t : threads) t.join();
-        return out;
+        return all_at_once(n, [&](std::size_t k) { return send_to(k % replicas_.size(), req); });
     }
 
     // Declaration order is teardown order reversed: replicas stop before Redis and the stub.
