@@ -231,17 +231,23 @@ versions() {
   } >"$OUT/versions.txt"
 }
 
-# bench/run.sh --profile: idemgate under each load at 64 connections, sampled by perf
-# (cpu-clock, DWARF call graphs); flat and inclusive reports in $WORK/profile/<time>.
-profile() {
-  command -v perf >/dev/null || die "perf is required for --profile"
-  OUT=$WORK/profile/$(date -u +%Y%m%dT%H%M%SZ)
+# prepare OUT_DIR: what every entry point does before starting servers: the output folder,
+# stopping every server on exit (and on Ctrl-C), the tools, idemgate and Peer B.
+prepare() {
+  OUT=$1
   mkdir -p "$OUT"
   trap stop_servers EXIT
   trap 'exit 130' INT TERM
   check_tools
   build_idemgate
   install_peer_b
+}
+
+# bench/run.sh --profile: idemgate under each load at 64 connections, sampled by perf
+# (cpu-clock, DWARF call graphs); flat and inclusive reports in $WORK/profile/<time>.
+profile() {
+  command -v perf >/dev/null || die "perf is required for --profile"
+  prepare "$WORK/profile/$(date -u +%Y%m%dT%H%M%SZ)"
   start_servers unpinned
   warm_up unpinned
   local load url="http://127.0.0.1:$IDEMGATE_PORT/v1/events" wrk_pid
@@ -266,13 +272,7 @@ profile() {
 # ports and wait until interrupted; everything is stopped by pid on exit.
 serve() {
   local mode=${1:-unpinned}
-  OUT=$WORK/serve
-  mkdir -p "$OUT"
-  trap stop_servers EXIT
-  trap 'exit 130' INT TERM
-  check_tools
-  build_idemgate
-  install_peer_b
+  prepare "$WORK/serve"
   start_servers "$mode"
   cat <<EOF
 upstream  http://127.0.0.1:$UPSTREAM_PORT/  (stub_status http://127.0.0.1:$STATUS_PORT/status)
@@ -288,13 +288,7 @@ EOF
 main() {
   if [ "${1:-}" = --serve ]; then serve "${2:-}"; return; fi
   if [ "${1:-}" = --profile ]; then profile; return; fi
-  check_tools
-  OUT=$WORK/results/$(date -u +%Y%m%dT%H%M%SZ)
-  mkdir -p "$OUT"
-  trap stop_servers EXIT
-  trap 'exit 130' INT TERM
-  build_idemgate
-  install_peer_b
+  prepare "$WORK/results/$(date -u +%Y%m%dT%H%M%SZ)"
   versions
   local mode
   for mode in $MODES; do run_mode "$mode"; done
