@@ -2,6 +2,7 @@
 
 #include "idemgate/http/error_response.hpp"
 #include "idemgate/http/request_id.hpp"
+#include "idemgate/http/wire.hpp"
 #include "idemgate/log/log.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -193,6 +194,7 @@ task<void> run_session(tcp_stream stream, session_context& ctx) {
     error_code ignored;
     auto const peer = stream.socket().remote_endpoint(ignored).address().to_string();
     beast::flat_buffer buf;
+    std::string head; // the response head being written, reused across requests
     for (;;) {
         handle->busy = false;
         if (ctx.closing.load(std::memory_order_relaxed)) break;
@@ -211,7 +213,7 @@ task<void> run_session(tcp_stream stream, session_context& ctx) {
                                      {"outcome", "rejected"},
                                      {"error", info_of(err).code},
                                      {"duration_ms", seconds_since(t0) * 1000.0}});
-            co_await http::async_write(stream, res);
+            co_await wire::async_write(stream, res, head);
             handle->busy = false; // lingering owes nothing: a drain may cut it short
             co_await linger_close(stream, buf);
             break;
@@ -227,7 +229,7 @@ task<void> run_session(tcp_stream stream, session_context& ctx) {
         ctx.stats.request(h.result, static_cast<double>(took.count()) / 1e6);
         if (cfg.log.access_log && log::enabled(spdlog::level::info)) access_log(summary, h, took);
         stream.expires_after(cfg.timeouts.idle);
-        auto [wec, wn] = co_await http::async_write(stream, h.res);
+        auto [wec, wn] = co_await wire::async_write(stream, h.res, head);
         if (wec || !keep) break;
     }
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);

@@ -1,10 +1,11 @@
 #include "idemgate/proxy/upstream_pool.hpp"
 
+#include "idemgate/http/wire.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <sys/socket.h>
@@ -24,6 +25,7 @@ public:
 
     std::variant<plain_stream, tls_stream>& stream() { return stream_; }
     beast::flat_buffer& buffer() { return buffer_; }
+    std::string& head() { return head_; }
     plain_stream& lowest() {
         if (auto* p = std::get_if<plain_stream>(&stream_)) return *p;
         return std::get<tls_stream>(stream_).next_layer();
@@ -40,6 +42,7 @@ public:
 private:
     std::variant<plain_stream, tls_stream> stream_;
     beast::flat_buffer buffer_;
+    std::string head_; // the request head being written
 };
 
 namespace {
@@ -51,10 +54,10 @@ engine::upstream_failure failure_of(error_code const& ec) {
 
 /// One request/response on an open connection. The caller owns `req` and `conn`.
 template <class Stream>
-task<upstream_result> exchange(Stream& s, beast::flat_buffer& buf, request const& req,
+task<upstream_result> exchange(Stream& s, upstream_connection& conn, request const& req,
                                config::upstream_config const& cfg) {
     upstream_result out;
-    auto [wec, wn] = co_await http::async_write(s, req, use_nothrow);
+    auto [wec, wn] = co_await wire::async_write(s, req, conn.head());
     if (wec) {
         // Some bytes may have left: the outcome is unknown (contract §3).
         out.ec = wec;
@@ -65,7 +68,7 @@ task<upstream_result> exchange(Stream& s, beast::flat_buffer& buf, request const
     parser.body_limit(cfg.max_response_body.bytes);
     parser.header_limit(64 * 1024);
     if (req.method() == http::verb::head) parser.skip(true);
-    auto [rec, rn] = co_await http::async_read(s, buf, parser, use_nothrow);
+    auto [rec, rn] = co_await http::async_read(s, conn.buffer(), parser, use_nothrow);
     if (rec) {
         out.ec = rec;
         out.failure = failure_of(rec);
@@ -73,7 +76,8 @@ task<upstream_result> exchange(Stream& s, beast::flat_buffer& buf, request const
     }
     out.res = parser.release();
     // Both framings in one response: a smuggling vector (RFC 9112 §6.3); refuse it.
-    if (out.res.count(http::field::transfer_encoding) && out.res.count(http::field::content_length)) {
+    if (out.res.count(http::field::transfer_encoding) &&
+        out.res.count(http::field::content_length)) {
         out.ec = http::error::bad_transfer_encoding;
         out.failure = engine::upstream_failure::broken;
         co_return out;
@@ -147,9 +151,9 @@ task<upstream_result> upstream_pool::send(request const& req) {
     conn->lowest().expires_after(cfg_.timeout);
     upstream_result out;
     if (auto* p = std::get_if<plain_stream>(&conn->stream()))
-        out = co_await exchange(*p, conn->buffer(), req, cfg_);
+        out = co_await exchange(*p, *conn, req, cfg_);
     else
-        out = co_await exchange(std::get<tls_stream>(conn->stream()), conn->buffer(), req, cfg_);
+        out = co_await exchange(std::get<tls_stream>(conn->stream()), *conn, req, cfg_);
     if (out.ok && out.res.keep_alive() && idle_.size() < cfg_.pool_size) {
         conn->lowest().expires_never();
         idle_.push_back(std::move(conn));
