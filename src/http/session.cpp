@@ -22,7 +22,7 @@ void session_registry::close_idle() {
     for (auto& e : entries_) {
         if (e.busy) continue;
         error_code ignored;
-        e.stream->socket().cancel(ignored); // its pending read ends with operation_aborted
+        e.socket->cancel(ignored); // its pending read ends with operation_aborted
     }
 }
 
@@ -43,17 +43,18 @@ errc answer_for(error_code const& ec) {
 
 /// After an error answer the rest of the request is unread: half-close and drain briefly so
 /// that the client reads our answer instead of a reset (lingering close, as nginx does).
-task<void> linger_close(tcp_stream& stream, beast::flat_buffer& buf) {
+task<void> linger_close(tcp_socket& socket, util::deadline_set::watch& deadline,
+                        beast::flat_buffer& buf) {
     error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream.expires_after(std::chrono::seconds(2)); // nginx lingers up to 5 s
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    deadline.expires_after(std::chrono::seconds(2)); // nginx lingers up to 5 s
     for (int i = 0; i < 64; ++i) {
         buf.consume(buf.size());
-        auto [ec, n] = co_await stream.async_read_some(buf.prepare(16 * 1024));
+        auto [ec, n] = co_await socket.async_read_some(buf.prepare(16 * 1024));
         if (ec) break;
         buf.commit(n);
     }
-    stream.socket().close(ignored);
+    socket.close(ignored);
 }
 
 /// Checks on a parsed head that Beast does not make (conventions.md "Request smuggling").
@@ -111,98 +112,69 @@ double seconds_since(steady_clock::time_point t0) {
     return std::chrono::duration<double>(steady_clock::now() - t0).count();
 }
 
-/// A deadline that cancels the socket's pending read instead of closing the socket (as
-/// tcp_stream's own expiry does), so that a 408 can still be written.
-class read_deadline {
-public:
-    read_deadline(tcp_stream& stream, std::chrono::milliseconds after)
-        : timer_(stream.get_executor()) {
-        stream.expires_never();
-        timer_.expires_after(after);
-        timer_.async_wait([&stream, st = state_](error_code ec) {
-            // `done`: the read finished first and `stream` may be gone by now.
-            if (ec || st->done) return;
-            st->fired = true;
-            error_code ignored;
-            stream.socket().cancel(ignored);
-        });
-    }
-    ~read_deadline() {
-        state_->done = true;
-        timer_.cancel();
-    }
-    read_deadline(read_deadline const&) = delete;
-    read_deadline& operator=(read_deadline const&) = delete;
-    bool fired() const noexcept { return state_->fired; }
-
-private:
-    struct state {
-        bool fired = false;
-        bool done = false;
-    };
-    net::steady_timer timer_;
-    std::shared_ptr<state> state_ = std::make_shared<state>();
-};
-
 /// Reads one request under the limits. On failure `err` says what to answer (ok: close).
-task<std::optional<request>> read_request(tcp_stream& stream, beast::flat_buffer& buf,
-                                          config::config const& cfg, errc& err) {
+/// A timeout cancels the read without closing the socket, so that a 408 can still be written.
+task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set::watch& deadline,
+                                          beast::flat_buffer& buf, config::config const& cfg,
+                                          errc& err) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(cfg.limits.max_header_bytes.bytes));
     parser.body_limit(cfg.limits.max_request_body.bytes);
-    {
-        read_deadline deadline(stream, cfg.timeouts.request_headers);
-        auto [hec, hn] = co_await http::async_read_header(stream, buf, parser);
-        if (hec) {
-            err = deadline.fired() ? errc::request_timeout : answer_for(hec);
-            co_return std::nullopt;
-        }
+    deadline.expires_after(cfg.timeouts.request_headers);
+    auto [hec, hn] = co_await http::async_read_header(socket, buf, parser);
+    if (hec) {
+        err = deadline.fired() ? errc::request_timeout : answer_for(hec);
+        co_return std::nullopt;
     }
+    deadline.expires_never();
     if ((err = check_head(parser, cfg.limits)) != errc::ok) co_return std::nullopt;
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, 11};
-        stream.expires_after(cfg.timeouts.idle);
-        auto [cec, cn] = co_await http::async_write(stream, cont);
+        deadline.expires_after(cfg.timeouts.idle);
+        auto [cec, cn] = co_await http::async_write(socket, cont);
         if (cec) co_return std::nullopt;
     }
     if (!parser.is_done()) {
-        read_deadline deadline(stream, cfg.timeouts.idle);
-        auto [bec, bn] = co_await http::async_read(stream, buf, parser);
+        deadline.expires_after(cfg.timeouts.idle);
+        auto [bec, bn] = co_await http::async_read(socket, buf, parser);
         if (bec) {
             err = deadline.fired() ? errc::request_timeout : answer_for(bec);
             co_return std::nullopt;
         }
     }
+    deadline.expires_never(); // the engine's time is bounded by its own timeouts
     co_return parser.release();
 }
 
 /// Waits for the first byte of a next request (idle keep-alive). False: close quietly.
-task<bool> await_next(tcp_stream& stream, beast::flat_buffer& buf, config::config const& cfg) {
+task<bool> await_next(tcp_socket& socket, util::deadline_set::watch& deadline,
+                      beast::flat_buffer& buf, config::config const& cfg) {
     if (buf.size() > 0) co_return true; // pipelined bytes already here
-    stream.expires_after(cfg.timeouts.idle);
-    auto [ec, n] = co_await stream.async_read_some(buf.prepare(4096));
+    deadline.expires_after(cfg.timeouts.idle);
+    auto [ec, n] = co_await socket.async_read_some(buf.prepare(4096));
     buf.commit(n);
     co_return !ec && n > 0;
 }
 
 } // namespace
 
-task<void> run_session(tcp_stream stream, session_context& ctx) {
+task<void> run_session(tcp_socket socket, session_context& ctx) {
     auto const& cfg = ctx.cfg;
-    auto const handle = ctx.registry.add(&stream);
+    auto const handle = ctx.registry.add(&socket);
+    auto deadline = ctx.deadlines.add(socket);
     ctx.stats.connection_opened();
     error_code ignored;
-    auto const peer = stream.socket().remote_endpoint(ignored).address().to_string();
+    auto const peer = socket.remote_endpoint(ignored).address().to_string();
     beast::flat_buffer buf;
     std::string head; // the response head being written, reused across requests
     for (;;) {
         handle->busy = false;
         if (ctx.closing.load(std::memory_order_relaxed)) break;
-        if (!co_await await_next(stream, buf, cfg)) break;
+        if (!co_await await_next(socket, deadline, buf, cfg)) break;
         handle->busy = true;
         auto const t0 = steady_clock::now();
         errc err = errc::ok;
-        auto req = co_await read_request(stream, buf, cfg, err);
+        auto req = co_await read_request(socket, deadline, buf, cfg, err);
         if (!req) {
             if (err == errc::ok) break;
             auto res = http_errors::make(err, 11, false);
@@ -213,9 +185,10 @@ task<void> run_session(tcp_stream stream, session_context& ctx) {
                                      {"outcome", "rejected"},
                                      {"error", info_of(err).code},
                                      {"duration_ms", seconds_since(t0) * 1000.0}});
-            co_await wire::async_write(stream, res, head);
+            deadline.expires_after(cfg.timeouts.idle);
+            co_await wire::async_write(socket, res, head);
             handle->busy = false; // lingering owes nothing: a drain may cut it short
-            co_await linger_close(stream, buf);
+            co_await linger_close(socket, deadline, buf);
             break;
         }
         auto id = ensure_request_id(*req);
@@ -228,11 +201,11 @@ task<void> run_session(tcp_stream stream, session_context& ctx) {
             std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
         ctx.stats.request(h.result, static_cast<double>(took.count()) / 1e6);
         if (cfg.log.access_log && log::enabled(spdlog::level::info)) access_log(summary, h, took);
-        stream.expires_after(cfg.timeouts.idle);
-        auto [wec, wn] = co_await wire::async_write(stream, h.res, head);
+        deadline.expires_after(cfg.timeouts.idle);
+        auto [wec, wn] = co_await wire::async_write(socket, h.res, head);
         if (wec || !keep) break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
     ctx.registry.remove(handle);
     ctx.stats.connection_closed();
 }

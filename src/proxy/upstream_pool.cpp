@@ -2,7 +2,6 @@
 
 #include "idemgate/http/wire.hpp"
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
@@ -10,22 +9,26 @@
 
 #include <sys/socket.h>
 
+#include <tuple>
 #include <variant>
 
 namespace idemgate::proxy {
 
-using plain_stream = beast::tcp_stream;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+using plain_stream = tcp::socket;
+using tls_stream = beast::ssl_stream<tcp::socket>;
 
 class upstream_connection {
 public:
-    explicit upstream_connection(plain_stream s) : stream_(std::move(s)) {}
-    upstream_connection(plain_stream s, net::ssl::context& ctx)
-        : stream_(std::in_place_type<tls_stream>, std::move(s), ctx) {}
+    upstream_connection(plain_stream s, util::deadline_set& deadlines)
+        : stream_(std::move(s)), deadline_(deadlines.add(lowest())) {}
+    upstream_connection(plain_stream s, net::ssl::context& ctx, util::deadline_set& deadlines)
+        : stream_(std::in_place_type<tls_stream>, std::move(s), ctx),
+          deadline_(deadlines.add(lowest())) {}
 
     std::variant<plain_stream, tls_stream>& stream() { return stream_; }
     beast::flat_buffer& buffer() { return buffer_; }
     std::string& head() { return head_; }
+    util::deadline_set::watch& deadline() { return deadline_; }
     plain_stream& lowest() {
         if (auto* p = std::get_if<plain_stream>(&stream_)) return *p;
         return std::get<tls_stream>(stream_).next_layer();
@@ -35,7 +38,7 @@ public:
     /// with unexpected bytes); reusing it would turn a clean retry into an unknown outcome.
     bool looks_alive() {
         char c;
-        auto const n = ::recv(lowest().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        auto const n = ::recv(lowest().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
 
@@ -43,13 +46,14 @@ private:
     std::variant<plain_stream, tls_stream> stream_;
     beast::flat_buffer buffer_;
     std::string head_; // the request head being written
+    util::deadline_set::watch deadline_;
 };
 
 namespace {
 
-engine::upstream_failure failure_of(error_code const& ec) {
-    return ec == beast::error::timeout ? engine::upstream_failure::timeout
-                                       : engine::upstream_failure::broken;
+engine::upstream_failure failure_of(upstream_connection& conn) {
+    return conn.deadline().fired() ? engine::upstream_failure::timeout
+                                   : engine::upstream_failure::broken;
 }
 
 /// One request/response on an open connection. The caller owns `req` and `conn`.
@@ -61,7 +65,7 @@ task<upstream_result> exchange(Stream& s, upstream_connection& conn, request con
     if (wec) {
         // Some bytes may have left: the outcome is unknown (contract §3).
         out.ec = wec;
-        out.failure = failure_of(wec);
+        out.failure = failure_of(conn);
         co_return out;
     }
     http::response_parser<http::string_body> parser;
@@ -71,7 +75,7 @@ task<upstream_result> exchange(Stream& s, upstream_connection& conn, request con
     auto [rec, rn] = co_await http::async_read(s, conn.buffer(), parser, use_nothrow);
     if (rec) {
         out.ec = rec;
-        out.failure = failure_of(rec);
+        out.failure = failure_of(conn);
         co_return out;
     }
     out.res = parser.release();
@@ -89,8 +93,9 @@ task<upstream_result> exchange(Stream& s, upstream_connection& conn, request con
 } // namespace
 
 upstream_pool::upstream_pool(net::any_io_executor ex, upstream_target target,
-                             config::upstream_config const& cfg, net::ssl::context* tls)
-    : ex_(std::move(ex)), target_(std::move(target)), cfg_(cfg), tls_(tls) {}
+                             config::upstream_config const& cfg, net::ssl::context* tls,
+                             util::deadline_set& deadlines)
+    : ex_(std::move(ex)), target_(std::move(target)), cfg_(cfg), tls_(tls), deadlines_(deadlines) {}
 
 upstream_pool::~upstream_pool() = default;
 
@@ -111,17 +116,25 @@ task<std::unique_ptr<upstream_connection>> upstream_pool::connect(error_code& ec
         ec = rec;
         co_return nullptr;
     }
-    plain_stream tcp_s(ex_);
-    tcp_s.expires_after(cfg_.connect_timeout);
-    auto [cec, ep] = co_await tcp_s.async_connect(endpoints, use_nothrow);
+    // The connect deadline covers the TLS handshake too.
+    auto conn = tls_ ? std::make_unique<upstream_connection>(plain_stream(ex_), *tls_, deadlines_)
+                     : std::make_unique<upstream_connection>(plain_stream(ex_), deadlines_);
+    conn->deadline().expires_after(cfg_.connect_timeout);
+    error_code cec = net::error::host_not_found;
+    for (auto const& e : endpoints) { // in turn, all under the one deadline
+        if (conn->deadline().fired()) break;
+        error_code ignored;
+        conn->lowest().close(ignored);
+        std::tie(cec) = co_await conn->lowest().async_connect(e.endpoint(), use_nothrow);
+        if (!cec) break;
+    }
     if (cec) {
-        ec = cec;
+        ec = conn->deadline().fired() ? make_error_code(net::error::timed_out) : cec;
         co_return nullptr;
     }
-    tcp_s.socket().set_option(tcp::no_delay(true), ec);
-    if (!tls_) co_return std::make_unique<upstream_connection>(std::move(tcp_s));
+    conn->lowest().set_option(tcp::no_delay(true), ec);
+    if (!tls_) co_return conn;
 
-    auto conn = std::make_unique<upstream_connection>(std::move(tcp_s), *tls_);
     auto& tls = std::get<tls_stream>(conn->stream());
     if (!SSL_set_tlsext_host_name(tls.native_handle(), target_.host.c_str())) {
         ec = error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
@@ -130,7 +143,7 @@ task<std::unique_ptr<upstream_connection>> upstream_pool::connect(error_code& ec
     tls.set_verify_callback(net::ssl::host_name_verification(target_.host));
     auto [hec] = co_await tls.async_handshake(net::ssl::stream_base::client, use_nothrow);
     if (hec) {
-        ec = hec;
+        ec = conn->deadline().fired() ? make_error_code(net::error::timed_out) : hec;
         co_return nullptr;
     }
     co_return conn;
@@ -148,14 +161,14 @@ task<upstream_result> upstream_pool::send(request const& req) {
             co_return out;
         }
     }
-    conn->lowest().expires_after(cfg_.timeout);
+    conn->deadline().expires_after(cfg_.timeout);
     upstream_result out;
     if (auto* p = std::get_if<plain_stream>(&conn->stream()))
         out = co_await exchange(*p, *conn, req, cfg_);
     else
         out = co_await exchange(std::get<tls_stream>(conn->stream()), *conn, req, cfg_);
     if (out.ok && out.res.keep_alive() && idle_.size() < cfg_.pool_size) {
-        conn->lowest().expires_never();
+        conn->deadline().expires_never();
         idle_.push_back(std::move(conn));
     }
     co_return out;

@@ -10,10 +10,12 @@
 #include "idemgate/server/address.hpp"
 #include "idemgate/store/factory.hpp"
 #include "idemgate/util/clock.hpp"
+#include "idemgate/util/deadlines.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <stdexcept>
@@ -27,6 +29,7 @@ using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 /// Everything one thread owns; nothing in it is touched from another thread.
 struct worker {
     net::io_context ioc{1};
+    std::unique_ptr<util::deadline_set> deadlines; // of the client and upstream sockets
     std::unique_ptr<store::store> st;
     std::unique_ptr<proxy::upstream_pool> pool;
     std::unique_ptr<engine::engine> eng;
@@ -84,15 +87,19 @@ void gateway::impl::setup() {
     tls = proxy::make_tls_context(target, cfg.upstream.tls);
     stores = store::make_factory(cfg.store, util::real_clock());
     auto n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+    auto const tick = util::deadline_set::tick_for(
+        std::min({cfg.timeouts.request_headers, cfg.timeouts.idle, cfg.upstream.timeout,
+                  cfg.upstream.connect_timeout}));
     for (unsigned i = 0; i < n; ++i) {
         auto w = std::make_unique<worker>();
+        w->deadlines = std::make_unique<util::deadline_set>(w->ioc.get_executor(), tick);
         w->st = std::make_unique<metrics::instrumented_store>(stores->make(w->ioc.get_executor()),
                                                               stats);
         w->pool = std::make_unique<proxy::upstream_pool>(w->ioc.get_executor(), target,
-                                                         cfg.upstream, tls.get());
+                                                         cfg.upstream, tls.get(), *w->deadlines);
         w->eng = std::make_unique<engine::engine>(cfg, *w->st, *w->pool, scopes, stats);
         w->ctx = std::make_unique<http_server::session_context>(
-            http_server::session_context{cfg, *w->eng, stats, closing, w->registry});
+            http_server::session_context{cfg, *w->eng, stats, closing, w->registry, *w->deadlines});
         workers.push_back(std::move(w));
     }
     stores->start();
@@ -143,7 +150,7 @@ task<void> gateway::impl::accept_loop(worker& w) {
         active.fetch_add(1, std::memory_order_relaxed);
         error_code ignored;
         sock.set_option(tcp::no_delay(true), ignored);
-        net::co_spawn(w.ioc, http_server::run_session(tcp_stream(std::move(sock)), *w.ctx),
+        net::co_spawn(w.ioc, http_server::run_session(tcp_socket(std::move(sock)), *w.ctx),
                       [this](std::exception_ptr e) {
                           active.fetch_sub(1, std::memory_order_relaxed);
                           if (e) log::error("session ended by an exception");

@@ -5,6 +5,7 @@
 #include "idemgate/engine/engine.hpp"
 #include "idemgate/metrics/metrics.hpp"
 #include "idemgate/net.hpp"
+#include "idemgate/util/deadlines.hpp"
 
 #include <atomic>
 #include <list>
@@ -16,12 +17,12 @@ namespace idemgate::http_server {
 class session_registry {
 public:
     struct entry {
-        tcp_stream* stream = nullptr;
+        tcp_socket* socket = nullptr;
         bool busy = false; // a request is being read, handled or answered
     };
     using handle = std::list<entry>::iterator;
 
-    handle add(tcp_stream* s) { return entries_.insert(entries_.end(), entry{s, false}); }
+    handle add(tcp_socket* s) { return entries_.insert(entries_.end(), entry{s, false}); }
     void remove(handle h) { entries_.erase(h); }
     /// Closes every session waiting for a next request; busy ones close after answering.
     void close_idle();
@@ -39,9 +40,10 @@ struct session_context {
     /// Set after shutdown.drain_delay: finish the current request, then close.
     std::atomic<bool> const& closing;
     session_registry& registry;
+    util::deadline_set& deadlines; // this io_context's
 };
 
 /// Serves one connection until the client closes, an error, idle timeout or drain.
-task<void> run_session(tcp_stream stream, session_context& ctx);
+task<void> run_session(tcp_socket socket, session_context& ctx);
 
 } // namespace idemgate::http_server

@@ -5,6 +5,7 @@
 #include "idemgate/http/types.hpp"
 #include "idemgate/net.hpp"
 #include "idemgate/proxy/upstream.hpp"
+#include "idemgate/util/deadlines.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 
@@ -27,8 +28,10 @@ struct upstream_result {
 class upstream_pool {
 public:
     /// `tls` may be null (plain http); it must outlive the pool.
+    /// `deadlines` bounds connects and exchanges; it must belong to the same io_context.
     upstream_pool(net::any_io_executor ex, upstream_target target,
-                  config::upstream_config const& cfg, net::ssl::context* tls);
+                  config::upstream_config const& cfg, net::ssl::context* tls,
+                  util::deadline_set& deadlines);
     ~upstream_pool();
     upstream_pool(upstream_pool const&) = delete;
     upstream_pool& operator=(upstream_pool const&) = delete;
@@ -49,6 +52,7 @@ private:
     upstream_target target_;
     config::upstream_config const& cfg_;
     net::ssl::context* tls_;
+    util::deadline_set& deadlines_;
     std::vector<std::unique_ptr<upstream_connection>> idle_;
 };
 

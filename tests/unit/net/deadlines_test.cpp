@@ -1,0 +1,147 @@
+// Coarse per-thread deadlines: a pending read is cancelled once its deadline passes (within
+// a tick), not before; a re-armed or cleared deadline does not fire; the ticker stops when
+// nothing is watched, so an idle io_context has no work left.
+#include "idemgate/util/deadlines.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/write.hpp>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+
+namespace idemgate {
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+/// A connected loopback pair on `ioc`.
+struct socket_pair {
+    explicit socket_pair(net::io_context& ioc) : a(ioc), b(ioc) {
+        tcp::acceptor acc(ioc, {net::ip::make_address("127.0.0.1"), 0});
+        a.connect(acc.local_endpoint());
+        acc.accept(b);
+    }
+    tcp::socket a;
+    tcp::socket b;
+};
+
+struct read_outcome {
+    error_code ec;
+    clock_type::duration took{};
+};
+
+/// Reads from `s` until something ends the read; records how and when.
+task<void> read_once(tcp::socket& s, std::optional<read_outcome>& out) {
+    char c;
+    auto const t0 = clock_type::now();
+    auto [ec, n] = co_await s.async_read_some(net::buffer(&c, 1), use_nothrow);
+    out = read_outcome{ec, clock_type::now() - t0};
+}
+
+/// Runs `ioc` until `done` or `limit` (a watched socket keeps the ticker, hence work, alive).
+template <class Done>
+void run_until(net::io_context& ioc, Done done, clock_type::duration limit) {
+    auto const end = clock_type::now() + limit;
+    ioc.restart();
+    while (!done() && clock_type::now() < end) ioc.run_one_for(10ms);
+}
+
+TEST(deadlines, a_passed_deadline_cancels_the_pending_read_within_a_tick) {
+    net::io_context ioc;
+    socket_pair p(ioc);
+    util::deadline_set set(ioc.get_executor(), 20ms);
+    auto w = set.add(p.b);
+    std::optional<read_outcome> out;
+    w.expires_after(150ms);
+    net::co_spawn(ioc, read_once(p.b, out), net::detached);
+    run_until(
+        ioc, [&] { return out.has_value(); }, 2s);
+    ASSERT_TRUE(out);
+    EXPECT_EQ(out->ec, net::error::operation_aborted);
+    EXPECT_TRUE(w.fired());
+    EXPECT_GE(out->took, 150ms);
+    EXPECT_LT(out->took, 150ms + 20ms + 200ms); // a tick, plus scheduling slack
+    EXPECT_TRUE(p.b.is_open());                 // cancelled, not closed: a 408 can still be written
+}
+
+TEST(deadlines, a_rearmed_or_cleared_deadline_does_not_fire) {
+    net::io_context ioc;
+    socket_pair p(ioc);
+    util::deadline_set set(ioc.get_executor(), 10ms);
+    auto w = set.add(p.b);
+    std::optional<read_outcome> out;
+    w.expires_after(50ms);
+    net::co_spawn(ioc, read_once(p.b, out), net::detached);
+    ioc.run_for(30ms);
+    w.expires_after(10s); // re-armed before it passed
+    ioc.run_for(100ms);
+    EXPECT_FALSE(out);
+    w.expires_never();
+    ioc.run_for(100ms);
+    EXPECT_FALSE(out);
+    EXPECT_FALSE(w.fired());
+    // The read still completes normally once data comes.
+    net::write(p.a, net::buffer("x", 1));
+    run_until(
+        ioc, [&] { return out.has_value(); }, 1s);
+    ASSERT_TRUE(out);
+    EXPECT_FALSE(out->ec);
+}
+
+TEST(deadlines, the_ticker_stops_when_nothing_is_watched) {
+    net::io_context ioc;
+    socket_pair p(ioc);
+    util::deadline_set set(ioc.get_executor(), 5ms);
+    {
+        auto w = set.add(p.b);
+        EXPECT_EQ(set.size(), 1u);
+        ioc.run_for(20ms);
+    }
+    EXPECT_EQ(set.size(), 0u);
+    // Only the ticker's timer was work; it ends at its next tick.
+    auto const t0 = clock_type::now();
+    ioc.restart();
+    ioc.run();
+    EXPECT_LT(clock_type::now() - t0, 1s);
+    // And starts again for the next watch.
+    auto w = set.add(p.b);
+    std::optional<read_outcome> out;
+    w.expires_after(10ms);
+    net::co_spawn(ioc, read_once(p.b, out), net::detached);
+    run_until(
+        ioc, [&] { return out.has_value(); }, 1s);
+    ASSERT_TRUE(out);
+    EXPECT_EQ(out->ec, net::error::operation_aborted);
+}
+
+TEST(deadlines, one_deadline_firing_leaves_the_other_sockets_alone) {
+    net::io_context ioc;
+    socket_pair p1(ioc);
+    socket_pair p2(ioc);
+    util::deadline_set set(ioc.get_executor(), 10ms);
+    auto w1 = set.add(p1.b);
+    auto w2 = set.add(p2.b);
+    std::optional<read_outcome> out1, out2;
+    w1.expires_after(20ms);
+    w2.expires_after(10s);
+    net::co_spawn(ioc, read_once(p1.b, out1), net::detached);
+    net::co_spawn(ioc, read_once(p2.b, out2), net::detached);
+    run_until(
+        ioc, [&] { return out1.has_value(); }, 1s);
+    ioc.run_for(50ms); // a few more ticks
+    ASSERT_TRUE(out1);
+    EXPECT_EQ(out1->ec, net::error::operation_aborted);
+    EXPECT_FALSE(out2);
+    EXPECT_FALSE(w2.fired());
+}
+
+TEST(deadlines, the_tick_is_an_eighth_of_the_shortest_timeout_within_5_to_100_ms) {
+    EXPECT_EQ(util::deadline_set::tick_for(400ms), 50ms);
+    EXPECT_EQ(util::deadline_set::tick_for(10ms), 5ms);
+    EXPECT_EQ(util::deadline_set::tick_for(60s), 100ms);
+}
+
+} // namespace
+} // namespace idemgate
