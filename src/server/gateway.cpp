@@ -28,7 +28,9 @@ using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 
 /// Everything one thread owns; nothing in it is touched from another thread.
 struct worker {
-    net::io_context ioc{1};
+    // One thread runs it and only that thread touches its sockets (other threads post to
+    // it), so the reactor's per-operation locks are dropped; the scheduler keeps its own.
+    net::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     std::unique_ptr<util::deadline_set> deadlines; // of the client and upstream sockets
     std::unique_ptr<store::store> st;
     std::unique_ptr<proxy::upstream_pool> pool;
