@@ -10,6 +10,7 @@
 #include "idemgate/server/address.hpp"
 #include "idemgate/store/factory.hpp"
 #include "idemgate/util/clock.hpp"
+#include "idemgate/util/cpus.hpp"
 #include "idemgate/util/deadlines.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -88,7 +89,7 @@ void gateway::impl::setup() {
     target = *t;
     tls = proxy::make_tls_context(target, cfg.upstream.tls);
     stores = store::make_factory(cfg.store, util::real_clock());
-    auto n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+    auto const n = cfg.threads ? cfg.threads : util::usable_cpus();
     auto const tick = util::deadline_set::tick_for(
         std::min({cfg.timeouts.request_headers, cfg.timeouts.idle, cfg.upstream.timeout,
                   cfg.upstream.connect_timeout}));

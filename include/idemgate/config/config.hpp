@@ -102,7 +102,7 @@ struct shutdown_config {
 
 struct config {
     std::string listen = "0.0.0.0:8080";
-    std::uint32_t threads = 0; // 0: one per core
+    std::uint32_t threads = 0; // 0: one per usable CPU (util/cpus.hpp)
     limits_config limits;
     timeouts_config timeouts;
     upstream_config upstream;
