@@ -162,8 +162,9 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
     auto const& cfg = ctx.cfg;
     auto const handle = ctx.registry.add(&socket);
     auto deadline = ctx.deadlines.add(socket);
-    ctx.stats.connection_opened();
     error_code ignored;
+    socket.non_blocking(true, ignored); // responses are written at once when they fit
+    ctx.stats.connection_opened();
     auto const peer = socket.remote_endpoint(ignored).address().to_string();
     beast::flat_buffer buf;
     std::string head; // the response head being written, reused across requests

@@ -133,7 +133,10 @@ task<std::unique_ptr<upstream_connection>> upstream_pool::connect(error_code& ec
         co_return nullptr;
     }
     conn->lowest().set_option(tcp::no_delay(true), ec);
-    if (!tls_) co_return conn;
+    if (!tls_) {
+        conn->lowest().non_blocking(true, ec); // requests are written at once when they fit
+        co_return conn;
+    }
 
     auto& tls = std::get<tls_stream>(conn->stream());
     if (!SSL_set_tlsext_host_name(tls.native_handle(), target_.host.c_str())) {

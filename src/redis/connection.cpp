@@ -137,11 +137,13 @@ task<error_code> connection::open() {
         tcp_.emplace(ex_);
     }
     auto& low = lowest();
+    more_to_read_ = false;
     low.expires_after(cfg_->connect_timeout);
     auto [cec, ep] = co_await low.async_connect(endpoints, use_nothrow);
     if (cec) co_return cec;
     error_code ignored;
     low.socket().set_option(tcp::no_delay(true), ignored); // pipelined small writes
+    low.socket().non_blocking(true, ignored);              // write_all writes at once what fits
     if (tls_) {
         prepare_tls();
         auto [hec] = co_await tls_->async_handshake(net::ssl::stream_base::client, use_nothrow);
@@ -252,13 +254,35 @@ task<void> connection::write_loop() {
 
 task<std::tuple<error_code, std::size_t>> connection::write_all(std::string_view bytes) {
     if (tls_) co_return co_await net::async_write(*tls_, net::buffer(bytes), use_nothrow);
-    co_return co_await net::async_write(*tcp_, net::buffer(bytes), use_nothrow);
+    // The socket is non-blocking (open()): what the kernel takes at once, usually all of it,
+    // needs no asynchronous operation and no reactor pass.
+    error_code ec;
+    auto const done = tcp_->socket().write_some(net::buffer(bytes), ec);
+    if (ec && ec != net::error::would_block) co_return std::tuple{ec, done};
+    if (done == bytes.size()) co_return std::tuple{error_code{}, done};
+    auto [aec, n] = co_await net::async_write(*tcp_, net::buffer(bytes.substr(done)), use_nothrow);
+    co_return std::tuple{aec, done + n};
 }
 
 task<std::tuple<error_code, std::size_t>> connection::read_some() {
     auto const buf = net::buffer(read_buf_);
     if (tls_) co_return co_await tls_->async_read_some(buf, use_nothrow);
-    co_return co_await tcp_->async_read_some(buf, use_nothrow);
+    // The handshake reads under the stream's connect deadline.
+    if (!session_open_) co_return co_await tcp_->async_read_some(buf, use_nothrow);
+    // Wait for readability, then read: an asynchronous read would first try a read that,
+    // right after a reply, finds nothing (one wasted system call per command). A full
+    // buffer means more may be waiting: read again before waiting.
+    auto& sock = tcp_->socket();
+    for (;;) {
+        if (!more_to_read_) {
+            auto [wec] = co_await sock.async_wait(tcp::socket::wait_read, use_nothrow);
+            if (wec) co_return std::tuple{wec, std::size_t{0}};
+        }
+        error_code ec;
+        auto const n = sock.read_some(buf, ec); // non-blocking (open())
+        more_to_read_ = !ec && n == buf.size();
+        if (ec != net::error::would_block) co_return std::tuple{ec, n};
+    }
 }
 
 } // namespace idemgate::redis

@@ -2,6 +2,8 @@
 // the client gets back on a forwarded request, and keep-alive on the client side.
 #include "gateway_fixture.hpp"
 
+#include <algorithm>
+
 namespace idemgate::test {
 namespace {
 
@@ -121,6 +123,29 @@ TEST_F(forwarding, upstream_connections_are_reused_across_requests) {
     for (int i = 0; i < 5; ++i) EXPECT_EQ(send({"GET", "/v1/pool", {}, {}}).status, 201U);
     EXPECT_EQ(upstream_.calls(), 5U);
     EXPECT_LT(upstream_.connections(), 5U);
+}
+
+TEST_F(forwarding, bodies_larger_than_the_socket_buffers_arrive_whole_both_ways) {
+    // 8 MiB does not fit in a loopback socket's send buffer: the first, immediate write
+    // takes part of it and the rest goes asynchronously (http/wire.hpp), in both directions.
+    std::string up(8 * 1024 * 1024, 'u');
+    for (std::size_t i = 0; i < up.size(); i += 4099) up[i] = static_cast<char>('a' + i % 26);
+    std::string down = up;
+    std::reverse(down.begin(), down.end());
+    upstream_.set_handler([down](recorded_request const&, std::size_t n) {
+        auto reply = upstream_stub::default_reply(n);
+        reply.body = down;
+        return reply;
+    });
+    start_gateway();
+    http_request req{"PUT", "/v1/blobs/1", {{"Content-Type", "application/octet-stream"}}, up};
+    auto const res = send(req);
+    ASSERT_EQ(res.status, 201U) << res.error;
+    EXPECT_EQ(res.body.size(), down.size());
+    EXPECT_TRUE(res.body == down);
+    ASSERT_EQ(upstream_.calls(), 1U);
+    EXPECT_EQ(upstream_.last_request().body.size(), up.size());
+    EXPECT_TRUE(upstream_.last_request().body == up);
 }
 
 TEST_F(forwarding, a_head_request_gets_headers_without_a_body) {

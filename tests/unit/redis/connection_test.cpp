@@ -196,6 +196,25 @@ TEST_F(connection_test, the_password_from_the_url_is_sent_with_auth) {
     EXPECT_EQ(r->str, "PONG");
 }
 
+TEST_F(connection_test, a_server_that_never_answers_the_handshake_is_given_up_at_connect_timeout) {
+    // The kernel completes the connect; nothing ever reads or answers the AUTH.
+    tcp::acceptor silent(ioc_, {net::ip::make_address("127.0.0.1"), 0});
+    std::string error;
+    auto u = parse_redis_url(
+        "redis://:pw@127.0.0.1:" + std::to_string(silent.local_endpoint().port()), error);
+    ASSERT_TRUE(u) << error;
+    auto cfg = std::make_shared<connection_config>();
+    cfg->url = *u;
+    cfg->connect_timeout = 300ms;
+    auto const c = std::make_shared<connection>(ioc_.get_executor(), cfg);
+    conns_.push_back(c);
+    auto const t0 = steady::now();
+    c->start();
+    ASSERT_TRUE(run_until([&] { return c->link() == link_state::down; }, 3s));
+    EXPECT_GE(steady::now() - t0, 250ms);
+    EXPECT_FALSE(run(c, {"PING"}, 200ms));
+}
+
 TEST_F(connection_test, a_wrong_password_keeps_the_link_down) {
     redis_server server({"--requirepass", "right"});
     auto const c = open("redis://:wrong@127.0.0.1:" + std::to_string(server.port()));
