@@ -40,12 +40,17 @@ task<void> read_once(tcp::socket& s, std::optional<read_outcome>& out) {
     out = read_outcome{ec, clock_type::now() - t0};
 }
 
-/// Runs `ioc` until `done` or `limit` (a watched socket keeps the ticker, hence work, alive).
-template <class Done>
-void run_until(net::io_context& ioc, Done done, clock_type::duration limit) {
+void start_read(net::io_context& ioc, tcp::socket& s, std::optional<read_outcome>& out) {
+    net::co_spawn(ioc, read_once(s, out), net::detached);
+}
+
+/// Runs `ioc` until the read ended or `limit` (a watched socket keeps the ticker, hence
+/// work, alive, so run() would not return).
+void wait_for(net::io_context& ioc, std::optional<read_outcome> const& out,
+              clock_type::duration limit) {
     auto const end = clock_type::now() + limit;
     ioc.restart();
-    while (!done() && clock_type::now() < end) ioc.run_one_for(10ms);
+    while (!out && clock_type::now() < end) ioc.run_one_for(10ms);
 }
 
 TEST(deadlines, a_passed_deadline_cancels_the_pending_read_within_a_tick) {
@@ -55,9 +60,8 @@ TEST(deadlines, a_passed_deadline_cancels_the_pending_read_within_a_tick) {
     auto w = set.add(p.b);
     std::optional<read_outcome> out;
     w.expires_after(150ms);
-    net::co_spawn(ioc, read_once(p.b, out), net::detached);
-    run_until(
-        ioc, [&] { return out.has_value(); }, 2s);
+    start_read(ioc, p.b, out);
+    wait_for(ioc, out, 2s);
     ASSERT_TRUE(out);
     EXPECT_EQ(out->ec, net::error::operation_aborted);
     EXPECT_TRUE(w.fired());
@@ -73,7 +77,7 @@ TEST(deadlines, a_rearmed_or_cleared_deadline_does_not_fire) {
     auto w = set.add(p.b);
     std::optional<read_outcome> out;
     w.expires_after(50ms);
-    net::co_spawn(ioc, read_once(p.b, out), net::detached);
+    start_read(ioc, p.b, out);
     ioc.run_for(30ms);
     w.expires_after(10s); // re-armed before it passed
     ioc.run_for(100ms);
@@ -84,8 +88,7 @@ TEST(deadlines, a_rearmed_or_cleared_deadline_does_not_fire) {
     EXPECT_FALSE(w.fired());
     // The read still completes normally once data comes.
     net::write(p.a, net::buffer("x", 1));
-    run_until(
-        ioc, [&] { return out.has_value(); }, 1s);
+    wait_for(ioc, out, 1s);
     ASSERT_TRUE(out);
     EXPECT_FALSE(out->ec);
 }
@@ -109,9 +112,8 @@ TEST(deadlines, the_ticker_stops_when_nothing_is_watched) {
     auto w = set.add(p.b);
     std::optional<read_outcome> out;
     w.expires_after(10ms);
-    net::co_spawn(ioc, read_once(p.b, out), net::detached);
-    run_until(
-        ioc, [&] { return out.has_value(); }, 1s);
+    start_read(ioc, p.b, out);
+    wait_for(ioc, out, 1s);
     ASSERT_TRUE(out);
     EXPECT_EQ(out->ec, net::error::operation_aborted);
 }
@@ -126,10 +128,9 @@ TEST(deadlines, one_deadline_firing_leaves_the_other_sockets_alone) {
     std::optional<read_outcome> out1, out2;
     w1.expires_after(20ms);
     w2.expires_after(10s);
-    net::co_spawn(ioc, read_once(p1.b, out1), net::detached);
-    net::co_spawn(ioc, read_once(p2.b, out2), net::detached);
-    run_until(
-        ioc, [&] { return out1.has_value(); }, 1s);
+    start_read(ioc, p1.b, out1);
+    start_read(ioc, p2.b, out2);
+    wait_for(ioc, out1, 1s);
     ioc.run_for(50ms); // a few more ticks
     ASSERT_TRUE(out1);
     EXPECT_EQ(out1->ec, net::error::operation_aborted);
