@@ -137,7 +137,6 @@ task<error_code> connection::open() {
         tcp_.emplace(ex_);
     }
     auto& low = lowest();
-    more_to_read_ = false;
     low.expires_after(cfg_->connect_timeout);
     auto [cec, ep] = co_await low.async_connect(endpoints, use_nothrow);
     if (cec) co_return cec;
@@ -267,22 +266,7 @@ task<std::tuple<error_code, std::size_t>> connection::write_all(std::string_view
 task<std::tuple<error_code, std::size_t>> connection::read_some() {
     auto const buf = net::buffer(read_buf_);
     if (tls_) co_return co_await tls_->async_read_some(buf, use_nothrow);
-    // The handshake reads under the stream's connect deadline.
-    if (!session_open_) co_return co_await tcp_->async_read_some(buf, use_nothrow);
-    // Wait for readability, then read: an asynchronous read would first try a read that,
-    // right after a reply, finds nothing (one wasted system call per command). A full
-    // buffer means more may be waiting: read again before waiting.
-    auto& sock = tcp_->socket();
-    for (;;) {
-        if (!more_to_read_) {
-            auto [wec] = co_await sock.async_wait(tcp::socket::wait_read, use_nothrow);
-            if (wec) co_return std::tuple{wec, std::size_t{0}};
-        }
-        error_code ec;
-        auto const n = sock.read_some(buf, ec); // non-blocking (open())
-        more_to_read_ = !ec && n == buf.size();
-        if (ec != net::error::would_block) co_return std::tuple{ec, n};
-    }
+    co_return co_await tcp_->async_read_some(buf, use_nothrow);
 }
 
 } // namespace idemgate::redis

@@ -98,7 +98,6 @@ private:
     std::deque<pending_ptr> written_; // written, waiting for their replies in order
     std::string write_buf_;
     std::vector<char> read_buf_;
-    bool more_to_read_ = false; // the last read filled read_buf_
     std::atomic<link_state> link_{link_state::connecting};
     bool started_ = false;
     bool stopped_ = false;
