@@ -2,6 +2,7 @@
 #include "idemgate/admin/healthcheck.hpp"
 #include "idemgate/config/parse.hpp"
 #include "idemgate/log/log.hpp"
+#include "idemgate/revision.hpp" // generated at build time
 #include "idemgate/server/gateway.hpp"
 
 #include <cstdio>

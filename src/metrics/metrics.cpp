@@ -1,6 +1,7 @@
 #include "idemgate/metrics/metrics.hpp"
 
 #include "idemgate/metrics/process.hpp"
+#include "idemgate/revision.hpp" // generated at build time
 
 #include <prometheus/text_serializer.h>
 
