@@ -24,6 +24,9 @@ public:
     upstream_connection(plain_stream s, net::ssl::context& ctx, util::deadline_set& deadlines)
         : stream_(std::in_place_type<tls_stream>, std::move(s), ctx),
           deadline_(deadlines.add(lowest())) {}
+    // The deadline watches this object's socket by address: it never moves.
+    upstream_connection(upstream_connection&&) = delete;
+    upstream_connection& operator=(upstream_connection&&) = delete;
 
     std::variant<plain_stream, tls_stream>& stream() { return stream_; }
     beast::flat_buffer& buffer() { return buffer_; }
