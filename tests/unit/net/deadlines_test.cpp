@@ -53,29 +53,37 @@ void wait_for(net::io_context& ioc, std::optional<read_outcome> const& out,
     while (!out && clock_type::now() < end) ioc.run_one_for(10ms);
 }
 
-TEST(deadlines, a_passed_deadline_cancels_the_pending_read_within_a_tick) {
+/// One io_context and one connected pair per test.
+class deadlines : public ::testing::Test {
+protected:
     net::io_context ioc;
-    socket_pair p(ioc);
+    socket_pair p{ioc};
+    std::optional<read_outcome> out;
+
+    /// Arms `w` for `after`, reads from p.b and expects the deadline to end the read.
+    void expect_read_cut_after(util::deadline_set::watch& w, std::chrono::milliseconds after) {
+        w.expires_after(after);
+        start_read(ioc, p.b, out);
+        wait_for(ioc, out, after + 2s);
+        ASSERT_TRUE(out);
+        EXPECT_EQ(out->ec, net::error::operation_aborted);
+        EXPECT_TRUE(w.fired());
+    }
+};
+
+TEST_F(deadlines, a_passed_deadline_cancels_the_pending_read_within_a_tick) {
     util::deadline_set set(ioc.get_executor(), 20ms);
     auto w = set.add(p.b);
-    std::optional<read_outcome> out;
-    w.expires_after(150ms);
-    start_read(ioc, p.b, out);
-    wait_for(ioc, out, 2s);
+    expect_read_cut_after(w, 150ms);
     ASSERT_TRUE(out);
-    EXPECT_EQ(out->ec, net::error::operation_aborted);
-    EXPECT_TRUE(w.fired());
     EXPECT_GE(out->took, 150ms);
     EXPECT_LT(out->took, 150ms + 20ms + 200ms); // a tick, plus scheduling slack
     EXPECT_TRUE(p.b.is_open());                 // cancelled, not closed: a 408 can still be written
 }
 
-TEST(deadlines, a_rearmed_or_cleared_deadline_does_not_fire) {
-    net::io_context ioc;
-    socket_pair p(ioc);
+TEST_F(deadlines, a_rearmed_or_cleared_deadline_does_not_fire) {
     util::deadline_set set(ioc.get_executor(), 10ms);
     auto w = set.add(p.b);
-    std::optional<read_outcome> out;
     w.expires_after(50ms);
     start_read(ioc, p.b, out);
     ioc.run_for(30ms);
@@ -93,9 +101,7 @@ TEST(deadlines, a_rearmed_or_cleared_deadline_does_not_fire) {
     EXPECT_FALSE(out->ec);
 }
 
-TEST(deadlines, the_ticker_stops_when_nothing_is_watched) {
-    net::io_context ioc;
-    socket_pair p(ioc);
+TEST_F(deadlines, the_ticker_stops_when_nothing_is_watched) {
     util::deadline_set set(ioc.get_executor(), 5ms);
     {
         auto w = set.add(p.b);
@@ -110,17 +116,11 @@ TEST(deadlines, the_ticker_stops_when_nothing_is_watched) {
     EXPECT_LT(clock_type::now() - t0, 1s);
     // And starts again for the next watch.
     auto w = set.add(p.b);
-    std::optional<read_outcome> out;
-    w.expires_after(10ms);
-    start_read(ioc, p.b, out);
-    wait_for(ioc, out, 1s);
-    ASSERT_TRUE(out);
-    EXPECT_EQ(out->ec, net::error::operation_aborted);
+    expect_read_cut_after(w, 10ms);
 }
 
-TEST(deadlines, one_deadline_firing_leaves_the_other_sockets_alone) {
-    net::io_context ioc;
-    socket_pair p1(ioc);
+TEST_F(deadlines, one_deadline_firing_leaves_the_other_sockets_alone) {
+    socket_pair& p1 = p;
     socket_pair p2(ioc);
     util::deadline_set set(ioc.get_executor(), 10ms);
     auto w1 = set.add(p1.b);
@@ -138,7 +138,7 @@ TEST(deadlines, one_deadline_firing_leaves_the_other_sockets_alone) {
     EXPECT_FALSE(w2.fired());
 }
 
-TEST(deadlines, the_tick_is_an_eighth_of_the_shortest_timeout_within_5_to_100_ms) {
+TEST_F(deadlines, the_tick_is_an_eighth_of_the_shortest_timeout_within_5_to_100_ms) {
     EXPECT_EQ(util::deadline_set::tick_for(400ms), 50ms);
     EXPECT_EQ(util::deadline_set::tick_for(10ms), 5ms);
     EXPECT_EQ(util::deadline_set::tick_for(60s), 100ms);
