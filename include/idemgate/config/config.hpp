@@ -31,15 +31,15 @@ struct timeouts_config {
 };
 
 struct tls_config {
-    std::string ca_file;          // empty: system default verify paths
+    std::string ca_file; // empty: system default verify paths
     bool insecure_skip_verify = false;
 };
 
 struct upstream_config {
     std::string url = "http://127.0.0.1:9000";
     duration connect_timeout = 5s;
-    duration timeout = 30s;                       // whole response after the request is sent
-    std::uint32_t pool_size = 64;                 // idle keep-alive connections kept per thread
+    duration timeout = 30s;                        // whole response after the request is sent
+    std::uint32_t pool_size = 64;                  // idle keep-alive connections kept per thread
     byte_size max_response_body{64 * 1024 * 1024}; // larger responses: 502, connection closed
     tls_config tls;
 };
@@ -51,9 +51,9 @@ struct memory_store_config {
 
 struct redis_store_config {
     std::string url = "redis://127.0.0.1:6379/0"; // redis:// or rediss://, user:password@
-    std::string password;                          // overrides the URL's password when set
+    std::string password;                         // overrides the URL's password when set
     std::string key_prefix = "idemgate:";
-    std::uint32_t pool_size = 2;                   // pipelined connections per thread
+    std::uint32_t pool_size = 2; // pipelined connections per thread
     duration connect_timeout = 1s;
     duration command_timeout = 500ms;
     std::uint32_t wait_replicas = 0; // WAIT for this many replicas after a claim (0: off)
