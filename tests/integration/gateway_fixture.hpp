@@ -114,7 +114,6 @@ inline void expect_one_answer_for_all(std::vector<http_response> const& answers)
     EXPECT_EQ(replays, answers.size() - 1);
 }
 
-/// Value of one series (`name{labels}` exactly as exposed) in Prometheus text; -1 if absent.
 /// The defaults every test gateway starts with (a test's own settings win): loopback, port
 /// 0 for both listeners (the "listening" log line tells the ports the kernel chose), JSON
 /// logs, short timeouts, in front of `upstream_url`.
@@ -146,6 +145,7 @@ all_at_once(std::size_t n, std::function<http_response(std::size_t)> const& call
     return out;
 }
 
+/// Value of one series (`name{labels}` exactly as exposed) in Prometheus text; -1 if absent.
 inline double metric_value(std::string const& text, std::string const& series) {
     std::size_t pos = 0;
     while ((pos = text.find(series + " ", pos)) != std::string::npos) {
