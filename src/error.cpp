@@ -17,7 +17,26 @@ error_info info_of(errc e) noexcept {
         return {400, "bad_request", "The request could not be parsed."};
     case errc::bad_framing:
         return {400, "bad_request",
-                "The request's framing is ambiguous: a Transfer-Encoding must end in chunked."};
+                "The request's framing is ambiguous (Transfer-Encoding on HTTP/1.0, or a "
+                "length that conflicts with it)."};
+    case errc::bad_target:
+        return {400, "bad_request",
+                "The request target must be an absolute path (origin-form) that stays within "
+                "the API."};
+    case errc::bad_header:
+        return {400, "bad_request",
+                "A header field that must appear once (Host, Authorization, the account or "
+                "key header) is missing, repeated, or named by Connection."};
+    case errc::method_case:
+        return {400, "bad_request",
+                "Method names are case-sensitive: this one differs from a protected method only "
+                "in case."};
+    case errc::method_not_allowed:
+        return {405, "method_not_allowed", "This gateway does not accept CONNECT."};
+    case errc::coding_unsupported:
+        return {501, "not_implemented",
+                "Only the chunked transfer coding is supported; send Content-Length or "
+                "Transfer-Encoding: chunked."};
     case errc::key_in_use:
         return {409, "idempotency_key_in_use",
                 "This Idempotency-Key was already used with a different request body."};

@@ -12,7 +12,12 @@ enum class errc {
     key_invalid,          // 400 idempotency_key_invalid
     key_required,         // 400 idempotency_key_required
     bad_request,          // 400 bad_request
-    bad_framing,          // 400 bad_request (Transfer-Encoding not ending in chunked: smuggling)
+    bad_framing,          // 400 bad_request (Transfer-Encoding on HTTP/1.0, framing conflicts)
+    bad_target,           // 400 bad_request (target not origin-form, or leaving the base path)
+    bad_header,           // 400 bad_request (a singleton field missing, repeated or hidden)
+    method_case,          // 400 bad_request (`post` where `POST` is protected)
+    method_not_allowed,   // 405 method_not_allowed (CONNECT: a reverse proxy tunnels nothing)
+    coding_unsupported,   // 501 not_implemented (a transfer coding other than chunked)
     key_in_use,           // 409 idempotency_key_in_use
     request_in_progress,  // 409 idempotency_request_in_progress
     request_too_large,    // 413 request_too_large

@@ -101,6 +101,7 @@ void put_idempotency(YAML::Emitter& out, idempotency_config const& i) {
         put(out, "key_header", i.key_header);
         put(out, "replay_header", i.replay_header);
         put_secret(out, "scope_secret", i.scope_secret);
+        put(out, "credential", i.credential);
     });
 }
 
@@ -116,6 +117,8 @@ std::string to_yaml(config const& cfg) {
         put(out, "max_headers", std::uint64_t{cfg.limits.max_headers});
         put(out, "max_request_body", cfg.limits.max_request_body);
         put(out, "max_connections", std::uint64_t{cfg.limits.max_connections});
+        put(out, "headers_with_underscores",
+            detail::name_in(detail::underscores_names, cfg.limits.headers_with_underscores));
     });
     section(out, "timeouts", [&] {
         put(out, "request_headers", cfg.timeouts.request_headers);

@@ -37,6 +37,12 @@ inline constexpr name_table<log_format, 2> log_format_names{{
     {"text", log_format::text},
 }};
 
+inline constexpr name_table<underscores_mode, 3> underscores_names{{
+    {"drop", underscores_mode::drop},
+    {"reject", underscores_mode::reject},
+    {"allow", underscores_mode::allow},
+}};
+
 /// log.level is a string in config (spdlog's names); these are the accepted ones.
 inline constexpr std::array<std::string_view, 7> log_level_names{
     "trace", "debug", "info", "warn", "error", "critical", "off"};

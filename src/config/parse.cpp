@@ -21,6 +21,7 @@ void read_limits(map_reader& m, limits_config& c) {
     m.read("max_headers", c.max_headers);
     m.read("max_request_body", c.max_request_body);
     m.read("max_connections", c.max_connections);
+    m.read("headers_with_underscores", c.headers_with_underscores, detail::underscores_names);
 }
 
 void read_timeouts(map_reader& m, timeouts_config& c) {
@@ -86,6 +87,7 @@ void read_idempotency(map_reader& m, idempotency_config& c) {
     m.read("key_header", c.key_header);
     m.read("replay_header", c.replay_header);
     m.read_secret("scope_secret", c.scope_secret);
+    m.read("credential", c.credential);
 }
 
 void read_admin(map_reader& m, admin_config& c) {

@@ -55,7 +55,9 @@ bool is_token(std::string_view text) {
 void check_server(checker& c, config const& cfg) {
     c.parses("listen", detail::host_port_of(cfg.listen), cfg.listen);
     c.in_range("threads", cfg.threads, 0, 1024);
-    c.in_range("limits.max_header_bytes", cfg.limits.max_header_bytes.bytes, 1024, 8 << 20);
+    // Beast keeps a field's value length in 16 bits: a larger head could carry a value it
+    // cannot hold (it throws), so the head is bounded below that.
+    c.in_range("limits.max_header_bytes", cfg.limits.max_header_bytes.bytes, 1024, 64 * 1024);
     c.in_range("limits.max_headers", cfg.limits.max_headers, 1, 10'000);
     c.positive("limits.max_request_body", cfg.limits.max_request_body);
     c.in_range("limits.max_connections", cfg.limits.max_connections, 1, 1'000'000);
@@ -124,6 +126,12 @@ void check_idempotency(checker& c, idempotency_config const& i) {
     }
     c.positive("idempotency.max_stored_body", i.max_stored_body);
     c.in_range("idempotency.max_key_length", i.max_key_length, 1, 4096);
+    if (i.credential != "authorization" &&
+        !(i.credential.starts_with("header:") && is_token(i.credential.substr(7)))) {
+        c.fail("idempotency.credential",
+               "expected authorization or header:<Name> (e.g. header:X-Api-Key), got " +
+                   detail::quoted(i.credential));
+    }
     for (auto const& [key, value] :
          {std::pair{"account_header", &i.account_header}, std::pair{"key_header", &i.key_header},
           std::pair{"replay_header", &i.replay_header}}) {

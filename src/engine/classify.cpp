@@ -22,6 +22,10 @@ classification rejected(errc error) {
     return c;
 }
 
+char to_upper(char c) noexcept {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+
 /// Config methods are upper case and HTTP methods are case-sensitive (RFC 9110 §9.1), so the
 /// match is exact: `post` is not `POST`.
 bool is_protected_method(std::string_view method, config::idempotency_config const& cfg) {
@@ -29,14 +33,29 @@ bool is_protected_method(std::string_view method, config::idempotency_config con
                        [method](std::string const& m) { return m == method; });
 }
 
+/// `post` for a protected `POST`: forwarded unprotected, an upstream that ignores the case
+/// of methods would run it twice.
+bool is_protected_but_for_case(std::string_view method, config::idempotency_config const& cfg) {
+    return std::any_of(cfg.methods.begin(), cfg.methods.end(), [method](std::string const& m) {
+        return std::equal(m.begin(), m.end(), method.begin(), method.end(),
+                          [](char a, char b) { return a == to_upper(b); });
+    });
+}
+
 } // namespace
 
 classification classify(request_view const& req, config::idempotency_config const& cfg) {
     // Contract §1, in order: the method first, so that GET with a key is never touched.
-    if (!is_protected_method(req.method, cfg)) return passthrough(passthrough_reason::method);
+    if (!is_protected_method(req.method, cfg)) {
+        if (is_protected_but_for_case(req.method, cfg)) return rejected(errc::method_case);
+        return passthrough(passthrough_reason::method);
+    }
 
     std::optional<std::string> api_key;
-    if (req.authorization) api_key = api_key_of(*req.authorization);
+    if (req.credential) {
+        api_key = req.credential_is_header ? credential_of_header(*req.credential)
+                                           : api_key_of(*req.credential);
+    }
     if (!api_key) return passthrough(passthrough_reason::no_api_key);
 
     if (req.idempotency_keys.empty()) {

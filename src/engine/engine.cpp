@@ -29,8 +29,13 @@ request_view view_of(request const& req, config::idempotency_config const& cfg) 
     request_view v;
     v.method = req.method_string();
     v.target = req.target();
-    if (auto it = req.find(http::field::authorization); it != req.end())
-        v.authorization = it->value();
+    if (cfg.credential.starts_with("header:")) {
+        v.credential_is_header = true;
+        if (auto it = req.find(std::string_view(cfg.credential).substr(7)); it != req.end())
+            v.credential = it->value();
+    } else if (auto it = req.find(http::field::authorization); it != req.end()) {
+        v.credential = it->value();
+    }
     for (auto const& f : boost::make_iterator_range(req.equal_range(cfg.key_header)))
         v.idempotency_keys.push_back(f.value());
     if (auto it = req.find(cfg.account_header); it != req.end()) v.account = it->value();

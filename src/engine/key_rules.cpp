@@ -97,13 +97,13 @@ std::optional<std::string> base64_decode(std::string_view in) {
     return out;
 }
 
-std::optional<std::string> basic_user(std::string_view credentials) {
+/// The whole decoded credential, user and password: a replay never reaches the upstream, so
+/// nobody else checks the password (contract §2). RFC 7617 §2: user-id ":" password; a
+/// value without ':' is taken as a bare user-id; an empty user-id is unusable.
+std::optional<std::string> basic_credential(std::string_view credentials) {
     auto decoded = base64_decode(credentials);
-    if (!decoded) return std::nullopt;
-    // RFC 7617 §2: user-id ":" password; a value without ':' is taken as a bare user-id.
-    std::string user = decoded->substr(0, decoded->find(':'));
-    if (user.empty()) return std::nullopt;
-    return user;
+    if (!decoded || decoded->empty() || decoded->front() == ':') return std::nullopt;
+    return decoded;
 }
 
 } // namespace
@@ -131,8 +131,14 @@ std::optional<std::string> api_key_of(std::string_view authorization) {
     std::string_view const credentials = trim_ows(value.substr(sp));
     if (credentials.empty()) return std::nullopt;
     if (iequals(scheme, "Bearer")) return std::string(credentials);
-    if (iequals(scheme, "Basic")) return basic_user(credentials);
+    if (iequals(scheme, "Basic")) return basic_credential(credentials);
     return std::nullopt;
+}
+
+std::optional<std::string> credential_of_header(std::string_view value) {
+    std::string_view const v = trim_ows(value);
+    if (v.empty()) return std::nullopt;
+    return std::string(v);
 }
 
 } // namespace idemgate::engine

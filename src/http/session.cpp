@@ -2,6 +2,7 @@
 
 #include "idemgate/http/error_response.hpp"
 #include "idemgate/http/request_id.hpp"
+#include "idemgate/http/request_rules.hpp"
 #include "idemgate/http/wire.hpp"
 #include "idemgate/log/log.hpp"
 
@@ -57,17 +58,6 @@ task<void> linger_close(tcp_socket& socket, util::deadline_set::watch& deadline,
     socket.close(ignored);
 }
 
-/// Checks on a parsed head that Beast does not make (conventions.md "Request smuggling").
-errc check_head(http::request_parser<http::string_body> const& parser,
-                config::limits_config const& lim) {
-    auto const& h = parser.get();
-    if (static_cast<std::size_t>(std::distance(h.begin(), h.end())) > lim.max_headers)
-        return errc::header_too_large;
-    // A Transfer-Encoding whose last coding is not chunked leaves the body length unknown.
-    if (h.count(http::field::transfer_encoding) && !parser.chunked()) return errc::bad_framing;
-    return errc::ok;
-}
-
 /// What the access log keeps of a request; taken before the engine consumes it.
 struct request_summary {
     std::string method;
@@ -91,6 +81,7 @@ metrics::http_error reason_of(errc e) {
     case errc::request_timeout:
         return metrics::http_error::timeout;
     case errc::bad_framing:
+    case errc::coding_unsupported:
         return metrics::http_error::smuggling;
     default:
         return metrics::http_error::bad_request;
@@ -115,8 +106,9 @@ double seconds_since(steady_clock::time_point t0) {
 /// Reads one request under the limits. On failure `err` says what to answer (ok: close).
 /// A timeout cancels the read without closing the socket, so that a 408 can still be written.
 task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set::watch& deadline,
-                                          beast::flat_buffer& buf, config::config const& cfg,
+                                          beast::flat_buffer& buf, session_context const& ctx,
                                           errc& err) {
+    auto const& cfg = ctx.cfg;
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(cfg.limits.max_header_bytes.bytes));
     parser.body_limit(cfg.limits.max_request_body.bytes);
@@ -127,7 +119,9 @@ task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set
         co_return std::nullopt;
     }
     deadline.expires_never();
-    if ((err = check_head(parser, cfg.limits)) != errc::ok) co_return std::nullopt;
+    if ((err = check_head(parser.get(), parser.chunked(), ctx.rules)) != errc::ok)
+        co_return std::nullopt;
+    auto const head = parser.chunked() ? fields_of_head(parser.get()) : head_fields{};
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, 11};
         deadline.expires_after(cfg.timeouts.idle);
@@ -143,6 +137,7 @@ task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set
         }
     }
     deadline.expires_never(); // the engine's time is bounded by its own timeouts
+    if (parser.chunked()) drop_trailers(parser.get(), head); // contract §7
     co_return parser.release();
 }
 
@@ -166,7 +161,10 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
     socket.non_blocking(true, ignored); // responses are written at once when they fit
     ctx.stats.connection_opened();
     auto const peer = socket.remote_endpoint(ignored).address().to_string();
-    beast::flat_buffer buf;
+    // Bounded, so that a chunk line without its CRLF (`5;aaaa…`) cannot grow it: a full
+    // buffer fails the read (400). The head fits (its own limit answers 431 first), and body
+    // bytes pass through in reads of up to 64 KiB.
+    beast::flat_buffer buf(cfg.limits.max_header_bytes.bytes + 64 * 1024);
     std::string head; // the response head being written, reused across requests
     for (;;) {
         handle->busy = false;
@@ -175,7 +173,7 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
         handle->busy = true;
         auto const t0 = steady_clock::now();
         errc err = errc::ok;
-        auto req = co_await read_request(socket, deadline, buf, cfg, err);
+        auto req = co_await read_request(socket, deadline, buf, ctx, err);
         if (!req) {
             if (err == errc::ok) break;
             auto res = http_errors::make(err, 11, false);

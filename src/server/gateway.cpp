@@ -51,6 +51,7 @@ struct gateway::impl {
     proxy::upstream_target target;
     std::unique_ptr<net::ssl::context> tls;
     engine::scope_hasher scopes;
+    http_server::head_rules rules;
     std::unique_ptr<store::factory> stores;
     std::vector<std::unique_ptr<worker>> workers;
     net::io_context control{1};
@@ -58,7 +59,9 @@ struct gateway::impl {
     std::unique_ptr<tcp_acceptor> admin_acceptor;
     std::unique_ptr<admin::admin_context> admin_ctx;
 
-    explicit impl(config::config c) : cfg(std::move(c)), scopes(cfg.idempotency.scope_secret) {}
+    explicit impl(config::config c)
+        : cfg(std::move(c)), scopes(cfg.idempotency.scope_secret),
+          rules(http_server::make_head_rules(cfg)) {}
 
     void setup();
     tcp::endpoint open_listeners();
@@ -81,6 +84,20 @@ std::unique_ptr<tcp_acceptor> listen_on(net::io_context& ioc, tcp::endpoint ep, 
     return a;
 }
 
+/// Runs `ioc` until it stops. An exception thrown inside a composed operation (not in a
+/// coroutine, whose spawn handler logs it) leaves run(): log it and run on, so that no input
+/// can stop the process; the bounded limits are there so that none is thrown.
+void run_guarded(net::io_context& ioc) {
+    for (;;) {
+        try {
+            ioc.run();
+            return;
+        } catch (std::exception const& e) {
+            log::error("exception in an I/O handler", {{"what", e.what()}});
+        }
+    }
+}
+
 } // namespace
 
 void gateway::impl::setup() {
@@ -101,8 +118,8 @@ void gateway::impl::setup() {
         w->pool = std::make_unique<proxy::upstream_pool>(w->ioc.get_executor(), target,
                                                          cfg.upstream, tls.get(), *w->deadlines);
         w->eng = std::make_unique<engine::engine>(cfg, *w->st, *w->pool, scopes, stats);
-        w->ctx = std::make_unique<http_server::session_context>(
-            http_server::session_context{cfg, *w->eng, stats, closing, w->registry, *w->deadlines});
+        w->ctx = std::make_unique<http_server::session_context>(http_server::session_context{
+            cfg, *w->eng, stats, closing, w->registry, *w->deadlines, rules});
         workers.push_back(std::move(w));
     }
     stores->start();
@@ -223,14 +240,14 @@ int gateway::run() {
         net::co_spawn(w->ioc, s.accept_loop(*w), report);
         auto guard = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
             w->ioc.get_executor());
-        w->thread = std::thread([&ioc = w->ioc, guard] { ioc.run(); });
+        w->thread = std::thread([&ioc = w->ioc, guard] { run_guarded(ioc); });
     }
     log::info("listening", {{"listen", format_endpoint(ep)},
                             {"admin", admin_address},
                             {"threads", s.workers.size()},
                             {"upstream", s.cfg.upstream.url},
                             {"version", IDEMGATE_VERSION}});
-    s.control.run();
+    run_guarded(s.control);
     for (auto& w : s.workers) w->ioc.stop();
     for (auto& w : s.workers) w->thread.join();
     log::info("stopped");

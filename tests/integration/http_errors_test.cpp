@@ -67,12 +67,19 @@ TEST_F(errors_idemgate_writes, a_malformed_request_line_gets_400_bad_request) {
     EXPECT_EQ(upstream_.calls(), 0U);
 }
 
-TEST_F(errors_idemgate_writes, a_transfer_encoding_that_is_not_chunked_gets_400_and_close) {
+TEST_F(errors_idemgate_writes, a_transfer_encoding_that_is_not_chunked_gets_501_and_close) {
     start_gateway();
-    // Without the check, "GET /smuggled" would be read as a second request.
+    // Without the check, "GET /smuggled" would be read as a second request (contract §7:
+    // any coding other than exactly chunked is 501).
     std::string const smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
-    expect_rejected_and_closed(raw_post("Transfer-Encoding: gzip\r\n", smuggled));
-    expect_rejected_and_closed(raw_post("Transfer-Encoding: chunked, gzip\r\n", smuggled));
+    for (auto const* coding : {"gzip", "chunked, gzip", "gzip, chunked", "identity"}) {
+        http_client client(port(), {5s, true});
+        auto const chunked_body = "5\r\nhello\r\n0\r\n\r\n" + smuggled;
+        auto const res = client.send_raw(
+            raw_post(std::string("Transfer-Encoding: ") + coding + "\r\n", chunked_body));
+        expect_error(res, 501, "not_implemented");
+        EXPECT_TRUE(client.peer_closed()) << coding;
+    }
     EXPECT_EQ(upstream_.calls(), 0U);
 }
 

@@ -31,6 +31,13 @@ row const contract_rows[] = {
     {errc::header_too_large, 431, "request_header_fields_too_large"},
     {errc::request_timeout, 408, "request_timeout"},
     {errc::shutting_down, 503, "service_unavailable"},
+    // contract §7: hostile input
+    {errc::bad_framing, 400, "bad_request"},
+    {errc::bad_target, 400, "bad_request"},
+    {errc::bad_header, 400, "bad_request"},
+    {errc::method_case, 400, "bad_request"},
+    {errc::method_not_allowed, 405, "method_not_allowed"},
+    {errc::coding_unsupported, 501, "not_implemented"},
     {errc::ok, 500, "internal_error"},
     {errc::not_owner, 500, "internal_error"},
 };

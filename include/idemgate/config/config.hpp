@@ -17,12 +17,16 @@ enum class fingerprint_mode { body, canonical_json };
 enum class store_backend { memory, redis };
 enum class unavailable_mode { fail_closed, fail_open };
 enum class log_format { json, text };
+/// What to do with request header names containing '_' (an upstream that maps '_' and '-' to
+/// one name would otherwise see fields the gateway did not: `Idempotency_Key`).
+enum class underscores_mode { drop, reject, allow };
 
 struct limits_config {
     byte_size max_header_bytes{32 * 1024};
     std::uint32_t max_headers = 100;
     byte_size max_request_body{10 * 1024 * 1024};
     std::uint32_t max_connections = 10000;
+    underscores_mode headers_with_underscores = underscores_mode::drop; // nginx's default
 };
 
 struct timeouts_config {
@@ -83,6 +87,9 @@ struct idempotency_config {
     std::string key_header = "Idempotency-Key";
     std::string replay_header = "Chronapilot-Idempotent-Replay";
     std::string scope_secret; // HMAC-SHA-256 key for API keys in scopes; empty: plain SHA-256
+    /// Where the caller's credential is: "authorization" (Bearer token or whole Basic
+    /// credential) or "header:<Name>" (e.g. header:X-Api-Key).
+    std::string credential = "authorization";
 };
 
 struct admin_config {

@@ -19,9 +19,9 @@ enum class passthrough_reason { none, method, no_api_key, missing_key };
 struct classification {
     request_class kind = request_class::passthrough;
     passthrough_reason reason = passthrough_reason::none;
-    errc error = errc::ok;   // when rejected: key_invalid or key_required
-    std::string key;         // the Idempotency-Key, unquoted
-    std::string api_key;     // never logged nor stored in clear
+    errc error = errc::ok; // when rejected: key_invalid or key_required
+    std::string key;       // the Idempotency-Key, unquoted
+    std::string api_key;   // never logged nor stored in clear
 };
 
 /// Order: method not protected -> passthrough (even with a key); no usable API key ->

@@ -21,7 +21,7 @@ enum class outcome : std::size_t {
 inline constexpr std::size_t outcome_count = 8;
 
 inline constexpr std::array<std::string_view, outcome_count> outcome_names{
-    "executed", "replayed",  "conflict",          "in_progress",
+    "executed",    "replayed", "conflict",          "in_progress",
     "passthrough", "rejected", "store_unavailable", "upstream_error"};
 
 constexpr std::string_view name_of(outcome o) noexcept {

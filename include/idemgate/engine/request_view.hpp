@@ -11,7 +11,10 @@ namespace idemgate::engine {
 struct request_view {
     std::string_view method; // as sent, e.g. "POST"
     std::string_view target; // origin-form: path plus optional "?query"
-    std::optional<std::string_view> authorization;
+    /// The Authorization field, or the field named by idempotency.credential: header:<Name>
+    /// (then `credential_is_header`).
+    std::optional<std::string_view> credential;
+    bool credential_is_header = false;
     std::vector<std::string_view> idempotency_keys; // every Idempotency-Key field, in order
     std::string_view account; // connected-account header value; empty when absent
 };

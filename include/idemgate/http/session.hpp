@@ -3,6 +3,7 @@
 // engine, write the response, keep alive or close. I/O only; decisions are the engine's.
 #include "idemgate/config/config.hpp"
 #include "idemgate/engine/engine.hpp"
+#include "idemgate/http/request_rules.hpp"
 #include "idemgate/metrics/metrics.hpp"
 #include "idemgate/net.hpp"
 #include "idemgate/util/deadlines.hpp"
@@ -41,6 +42,7 @@ struct session_context {
     std::atomic<bool> const& closing;
     session_registry& registry;
     util::deadline_set& deadlines; // this io_context's
+    head_rules const& rules;       // the gateway's, from its config
 };
 
 /// Serves one connection until the client closes, an error, idle timeout or drain.

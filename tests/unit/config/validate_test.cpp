@@ -127,6 +127,20 @@ INSTANTIATE_TEST_SUITE_P(
         bad(
             "header_bytes_tiny", [](config& c) { c.limits.max_header_bytes = byte_size{100}; },
             "limits.max_header_bytes"),
+        good("header_bytes_64KiB",
+             [](config& c) { c.limits.max_header_bytes = byte_size{64 * 1024}; }),
+        bad(
+            // Beast holds a field value of at most 65 533 bytes and throws beyond it.
+            "header_bytes_over_what_the_parser_holds",
+            [](config& c) { c.limits.max_header_bytes = byte_size{64 * 1024 + 1}; },
+            "limits.max_header_bytes"),
+        good("credential_header", [](config& c) { c.idempotency.credential = "header:X-Api-Key"; }),
+        bad(
+            "credential_unknown", [](config& c) { c.idempotency.credential = "cookie"; },
+            "idempotency.credential"),
+        bad(
+            "credential_header_without_name",
+            [](config& c) { c.idempotency.credential = "header:"; }, "idempotency.credential"),
         bad(
             "max_stored_body_0", [](config& c) { c.idempotency.max_stored_body = byte_size{0}; },
             "idempotency.max_stored_body"),

@@ -68,7 +68,7 @@ TEST_P(classify_rules, classifies_the_request_as_the_contract_says) {
     request_view req;
     req.method = r.method;
     req.target = "/v1/charges?expand=1";
-    if (r.authorization) req.authorization = *r.authorization;
+    if (r.authorization) req.credential = *r.authorization;
     for (auto const& k : r.keys) req.idempotency_keys.push_back(k);
     config::idempotency_config cfg;
     cfg.missing_key = r.missing_key;
@@ -102,7 +102,8 @@ INSTANTIATE_TEST_SUITE_P(
                         reason::method),
         passthrough_row("put_with_key_is_forwarded_untouched", "PUT", bearer, {"k1"},
                         reason::method),
-        passthrough_row("lower_case_post_is_not_a_protected_method", "post", bearer, {"k1"},
+        // `post` is refused (contract §7): classify.refuses_a_protected_method_in_another_case
+        passthrough_row("lower_case_unprotected_method_is_forwarded", "delete", bearer, {"k1"},
                         reason::method),
         passthrough_row("get_with_invalid_key_is_still_forwarded", "GET", bearer, {""},
                         reason::method),
@@ -135,7 +136,7 @@ TEST(classify, protects_the_methods_of_the_configuration_only) {
     config::idempotency_config cfg;
     cfg.methods = {"PUT"};
     request_view req;
-    req.authorization = "Bearer t";
+    req.credential = "Bearer t";
     req.idempotency_keys = {"k1"};
     req.method = "PUT";
     EXPECT_EQ(classify(req, cfg).kind, request_class::protected_request);
@@ -148,7 +149,7 @@ TEST(classify, applies_the_configured_maximum_key_length) {
     cfg.max_key_length = 4;
     request_view req;
     req.method = "POST";
-    req.authorization = "Bearer t";
+    req.credential = "Bearer t";
     req.idempotency_keys = {"abcd"};
     EXPECT_EQ(classify(req, cfg).kind, request_class::protected_request);
     req.idempotency_keys = {"abcde"};
@@ -158,11 +159,38 @@ TEST(classify, applies_the_configured_maximum_key_length) {
 TEST(classify, takes_the_api_key_from_basic_credentials) {
     request_view req;
     req.method = "POST";
-    req.authorization = "Basic dXNlcjpwYXNz"; // user:pass
+    req.credential = "Basic dXNlcjpwYXNz"; // user:pass
     req.idempotency_keys = {"k1"};
     auto const c = classify(req, config::idempotency_config{});
     EXPECT_EQ(c.kind, request_class::protected_request);
-    EXPECT_EQ(c.api_key, "user");
+    EXPECT_EQ(c.api_key, "user:pass"); // the password too: a replay is not authenticated
+}
+
+TEST(classify, takes_the_api_key_from_the_configured_header) {
+    request_view req;
+    req.method = "POST";
+    req.credential = "  key_123 ";
+    req.credential_is_header = true;
+    req.idempotency_keys = {"k1"};
+    auto const c = classify(req, config::idempotency_config{});
+    EXPECT_EQ(c.kind, request_class::protected_request);
+    EXPECT_EQ(c.api_key, "key_123");
+    req.credential = " ";
+    EXPECT_EQ(classify(req, config::idempotency_config{}).reason, passthrough_reason::no_api_key);
+}
+
+TEST(classify, refuses_a_protected_method_in_another_case) {
+    request_view req;
+    req.credential = "Bearer t";
+    req.idempotency_keys = {"k1"};
+    for (auto const* m : {"post", "Post", "pOST", "patch"}) {
+        req.method = m;
+        auto const c = classify(req, config::idempotency_config{});
+        EXPECT_EQ(c.kind, request_class::rejected) << m;
+        EXPECT_EQ(c.error, errc::method_case) << m;
+    }
+    req.method = "get"; // not protected in any case: forwarded as sent
+    EXPECT_EQ(classify(req, config::idempotency_config{}).reason, passthrough_reason::method);
 }
 
 } // namespace
