@@ -91,10 +91,17 @@ errc check_head(request& req, bool chunked, head_rules const& rules) {
     if (auto e = apply_underscores(req, rules.underscores); e != errc::ok) return e;
     if (auto e = check_singletons(req, rules); e != errc::ok) return e;
     auto const host = req.find(http::field::host);
-    auto target = normalise_target(req.target(), host == req.end() ? "" : host->value());
-    if (!target) return errc::bad_target;
-    if (*target != req.target()) req.target(*target);
-    return errc::ok;
+    std::string normal;
+    switch (check_target(req.target(), host == req.end() ? "" : host->value(), normal)) {
+    case target_check::keep:
+        return errc::ok;
+    case target_check::rewritten:
+        req.target(normal);
+        return errc::ok;
+    case target_check::refused:
+        break;
+    }
+    return errc::bad_target;
 }
 
 head_fields fields_of_head(request const& req) {

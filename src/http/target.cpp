@@ -122,25 +122,52 @@ std::optional<std::string> normal_origin_form(std::string_view path, std::string
     return normal;
 }
 
+/// A path with no escape, no "//" and no dot segment is already in normal form: the common
+/// case, kept without building a copy.
+bool already_normal(std::string_view path) noexcept {
+    return path.find('%') == std::string_view::npos && path.find("//") == std::string_view::npos &&
+           path.find("/.") == std::string_view::npos;
+}
+
 } // namespace
 
 std::optional<std::string> normalise_target(std::string_view target, std::string_view host) {
+    std::string normal;
+    switch (check_target(target, host, normal)) {
+    case target_check::keep:
+        return std::string(target);
+    case target_check::rewritten:
+        return normal;
+    case target_check::refused:
+        break;
+    }
+    return std::nullopt;
+}
+
+target_check check_target(std::string_view target, std::string_view host, std::string& normal) {
+    auto const rewrite = [&normal](std::optional<std::string> n) {
+        if (!n) return target_check::refused;
+        normal = std::move(*n);
+        return target_check::rewritten;
+    };
     if (!target.empty() && target.front() == '/') {
         auto const u = boost::urls::parse_origin_form(target);
-        if (!u) return std::nullopt;
-        return normal_origin_form(u->encoded_path(), u->encoded_query(), u->has_query());
+        if (!u) return target_check::refused;
+        if (already_normal(u->encoded_path())) return target_check::keep;
+        return rewrite(normal_origin_form(u->encoded_path(), u->encoded_query(), u->has_query()));
     }
     // RFC 9112 §3.2.2: a server must accept absolute-form; its authority must be the Host
     // the client sent, or the scope and the upstream could disagree about the target.
     auto const u = boost::urls::parse_absolute_uri(target);
-    if (!u) return std::nullopt;
-    if (!iequals(u->scheme(), "http") && !iequals(u->scheme(), "https")) return std::nullopt;
-    if (!u->has_authority() || !iequals(u->encoded_authority(), host)) return std::nullopt;
-    if (u->has_userinfo()) return std::nullopt;
+    if (!u) return target_check::refused;
+    if (!iequals(u->scheme(), "http") && !iequals(u->scheme(), "https"))
+        return target_check::refused;
+    if (!u->has_authority() || u->has_userinfo() || !iequals(u->encoded_authority(), host))
+        return target_check::refused;
     auto const path = u->encoded_path();
-    if (path.empty()) return normal_origin_form("/", u->encoded_query(), u->has_query());
-    if (path.front() != '/') return std::nullopt;
-    return normal_origin_form(path, u->encoded_query(), u->has_query());
+    if (!path.empty() && path.front() != '/') return target_check::refused;
+    return rewrite(
+        normal_origin_form(path.empty() ? "/" : path, u->encoded_query(), u->has_query()));
 }
 
 } // namespace idemgate::http_server

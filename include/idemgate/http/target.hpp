@@ -22,4 +22,10 @@ namespace idemgate::http_server {
 /// The query is kept as sent (it is not part of the scope).
 std::optional<std::string> normalise_target(std::string_view target, std::string_view host);
 
+enum class target_check { keep, rewritten, refused };
+
+/// The same rules without a copy when the target is already in normal form (the common
+/// case): `keep`, or `rewritten` with the normal form in `normal`, or `refused` (400).
+target_check check_target(std::string_view target, std::string_view host, std::string& normal);
+
 } // namespace idemgate::http_server
