@@ -40,7 +40,9 @@ response route(request const& req, admin_context& ctx) {
 }
 
 task<void> serve(tcp_stream stream, admin_context& ctx) {
-    beast::flat_buffer buf;
+    // Bounded as the client listener's: a chunk line without its end fails the read instead
+    // of growing the buffer (the head limit below is 16 KiB).
+    beast::flat_buffer buf(32 * 1024);
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(16 * 1024);

@@ -192,6 +192,20 @@ TEST_F(hostile_requests, the_largest_allowed_head_is_answered_and_the_process_st
     expect_alive();
 }
 
+TEST_F(hostile_requests, the_admin_listener_bounds_a_chunk_line_too) {
+    start_gateway();
+    http_client client(gateway_->admin_port(), {3s, true});
+    auto const started = std::chrono::steady_clock::now();
+    // Unbounded, the admin session would read the whole line and then wait for its 10 s
+    // read deadline (the client's 3 s timeout first); bounded, it closes at once.
+    auto const res = client.send_raw("POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                                     "chunked\r\n\r\n5;" +
+                                     std::string(1 << 20, 'a'));
+    EXPECT_EQ(res.status, 0U);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 2500ms) << res.error;
+    expect_alive();
+}
+
 class credentials : public store_gateway_test {};
 
 TEST_P(credentials, a_basic_credential_with_another_password_is_another_scope) {
