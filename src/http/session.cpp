@@ -186,7 +186,7 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
                                      {"outcome", "rejected"},
                                      {"error", info_of(err).code},
                                      {"duration_ms", seconds_since(t0) * 1000.0}});
-            deadline.expires_after(cfg.timeouts.idle);
+            deadline.expires_after(cfg.timeouts.write);
             co_await wire::async_write(socket, res, head);
             handle->busy = false; // lingering owes nothing: a drain may cut it short
             co_await linger_close(socket, deadline, buf);
@@ -202,7 +202,8 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
             std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
         ctx.stats.request(h.result, static_cast<double>(took.count()) / 1e6);
         if (cfg.log.access_log && log::enabled(spdlog::level::info)) access_log(summary, h, took);
-        deadline.expires_after(cfg.timeouts.idle);
+        // A client that reads slower than this is cut: it held its response until timeouts.idle.
+        deadline.expires_after(cfg.timeouts.write);
         auto [wec, wn] = co_await wire::async_write(socket, h.res, head);
         if (wec || !keep) break;
     }
