@@ -92,6 +92,8 @@ metrics::http_error reason_of(errc e) {
         return metrics::http_error::timeout;
     case errc::bad_framing:
         return metrics::http_error::smuggling;
+    case errc::overloaded:
+        return metrics::http_error::overloaded;
     default:
         return metrics::http_error::bad_request;
     }
@@ -112,11 +114,21 @@ double seconds_since(steady_clock::time_point t0) {
     return std::chrono::duration<double>(steady_clock::now() - t0).count();
 }
 
+/// Reserves a body's Content-Length in the process-wide budget before reading it, so that
+/// memory is refused rather than taken. A length over max_request_body is left to its 413;
+/// a chunked body is counted once read (run_session), bounded by max_request_body.
+errc reserve_body(http::request_parser<http::string_body> const& parser,
+                  config::limits_config const& lim, util::held_bytes& held) {
+    auto const length = parser.content_length();
+    if (!length || *length > lim.max_request_body.bytes) return errc::ok;
+    return held.try_hold(*length, lim.max_buffered_bytes.bytes) ? errc::ok : errc::overloaded;
+}
+
 /// Reads one request under the limits. On failure `err` says what to answer (ok: close).
 /// A timeout cancels the read without closing the socket, so that a 408 can still be written.
 task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set::watch& deadline,
                                           beast::flat_buffer& buf, config::config const& cfg,
-                                          errc& err) {
+                                          errc& err, util::held_bytes& held) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(cfg.limits.max_header_bytes.bytes));
     parser.body_limit(cfg.limits.max_request_body.bytes);
@@ -128,6 +140,7 @@ task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set
     }
     deadline.expires_never();
     if ((err = check_head(parser, cfg.limits)) != errc::ok) co_return std::nullopt;
+    if ((err = reserve_body(parser, cfg.limits, held)) != errc::ok) co_return std::nullopt;
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, 11};
         deadline.expires_after(cfg.timeouts.idle);
@@ -175,7 +188,13 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
         handle->busy = true;
         auto const t0 = steady_clock::now();
         errc err = errc::ok;
-        auto req = co_await read_request(socket, deadline, buf, cfg, err);
+        util::held_bytes held(ctx.limits); // this request's body, then its response's
+        util::inflight_slot slot(ctx.limits);
+        auto req = co_await read_request(socket, deadline, buf, cfg, err, held);
+        if (req && !slot.enter(cfg.limits.max_inflight)) {
+            req.reset(); // read, but not handled: 503 and close, as for the budget
+            err = errc::overloaded;
+        }
         if (!req) {
             if (err == errc::ok) break;
             auto res = http_errors::make(err, 11, false);
@@ -192,6 +211,7 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
             co_await linger_close(socket, deadline, buf);
             break;
         }
+        if (req->body().size() > held.held()) held.hold(req->body().size() - held.held());
         auto id = ensure_request_id(*req);
         auto summary = summarise(*req, id);
         auto h = co_await ctx.eng.handle(std::move(*req), peer);
@@ -202,7 +222,9 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
             std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
         ctx.stats.request(h.result, static_cast<double>(took.count()) / 1e6);
         if (cfg.log.access_log && log::enabled(spdlog::level::info)) access_log(summary, h, took);
-        // A client that reads slower than this is cut: it held its response until timeouts.idle.
+        held.release(); // the request body is gone with the request; the response's is held
+        held.hold(h.res.body().size());
+        // A client that reads slower than this is cut, and the bytes it held freed.
         deadline.expires_after(cfg.timeouts.write);
         auto [wec, wn] = co_await wire::async_write(socket, h.res, head);
         if (wec || !keep) break;

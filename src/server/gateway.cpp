@@ -50,6 +50,7 @@ struct gateway::impl {
     std::atomic<bool> draining{false}; // /readyz 503; still serving (drain_delay)
     std::atomic<bool> closing{false};  // after drain_delay: sessions close after answering
     std::atomic<std::int64_t> active{0};
+    util::admission limits; // in-flight requests and buffered bytes, all threads
     proxy::upstream_target target;
     std::unique_ptr<net::ssl::context> tls;
     engine::scope_hasher scopes;
@@ -135,8 +136,8 @@ void gateway::impl::setup() {
         w->pool = std::make_unique<proxy::upstream_pool>(w->ioc.get_executor(), target,
                                                          cfg.upstream, tls.get(), *w->deadlines);
         w->eng = std::make_unique<engine::engine>(cfg, *w->st, *w->pool, scopes, stats);
-        w->ctx = std::make_unique<http_server::session_context>(
-            http_server::session_context{cfg, *w->eng, stats, closing, w->registry, *w->deadlines});
+        w->ctx = std::make_unique<http_server::session_context>(http_server::session_context{
+            cfg, *w->eng, stats, closing, w->registry, *w->deadlines, limits});
         workers.push_back(std::move(w));
     }
     stores->start();

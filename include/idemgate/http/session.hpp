@@ -5,6 +5,7 @@
 #include "idemgate/engine/engine.hpp"
 #include "idemgate/metrics/metrics.hpp"
 #include "idemgate/net.hpp"
+#include "idemgate/util/admission.hpp"
 #include "idemgate/util/deadlines.hpp"
 
 #include <atomic>
@@ -41,6 +42,7 @@ struct session_context {
     std::atomic<bool> const& closing;
     session_registry& registry;
     util::deadline_set& deadlines; // this io_context's
+    util::admission& limits;       // the whole process's
 };
 
 /// Serves one connection until the client closes, an error, idle timeout or drain.
