@@ -14,6 +14,10 @@
 #include <memory>
 #include <optional>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace idemgate::http_server {
 
 using std::chrono::steady_clock;
@@ -159,6 +163,14 @@ task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set
     co_return parser.release();
 }
 
+/// Whether the client closed or reset its connection while its request is handled. Bytes
+/// of a pipelined next request mean it is still there. One non-blocking peek.
+bool peer_gone(tcp_socket& socket) {
+    char byte = 0;
+    auto const n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 /// Waits for the first byte of a next request (idle keep-alive). False: close quietly.
 task<bool> await_next(tcp_socket& socket, util::deadline_set::watch& deadline,
                       beast::flat_buffer& buf, config::config const& cfg) {
@@ -214,7 +226,8 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
         if (req->body().size() > held.held()) held.hold(req->body().size() - held.held());
         auto id = ensure_request_id(*req);
         auto summary = summarise(*req, id);
-        auto h = co_await ctx.eng.handle(std::move(*req), peer);
+        auto h =
+            co_await ctx.eng.handle(std::move(*req), peer, [&socket] { return peer_gone(socket); });
         bool const keep = h.res.keep_alive() && !ctx.closing.load(std::memory_order_relaxed);
         h.res.keep_alive(keep);
         h.res.set("X-Request-Id", summary.request_id);

@@ -1,6 +1,11 @@
 // Issue 9 §5, work held at once: limits.max_inflight and limits.max_buffered_bytes answer
-// 503 overloaded + Retry-After without calling the upstream.
+// 503 overloaded + Retry-After without calling the upstream; a `concurrent: wait` waiter
+// whose client left stops polling the store.
 #include "gateway_fixture.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace idemgate::test {
 namespace {
@@ -13,6 +18,22 @@ bool upstream_called(upstream_stub const& stub, std::size_t n, std::chrono::mill
         std::this_thread::sleep_for(10ms);
     }
     return true;
+}
+
+/// Writes `bytes` on a fresh loopback connection to `port` and closes it without reading:
+/// a client that leaves. False when it could not connect or write.
+bool send_and_leave(std::uint16_t port, std::string const& bytes) {
+    int const fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok =
+        ::connect(fd, reinterpret_cast<sockaddr const*>(&addr), sizeof addr) == 0 &&
+        ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+    ::close(fd);
+    return ok;
 }
 
 /// Sends `req` until it is not refused as overloaded: a session frees its share just after
@@ -76,6 +97,35 @@ TEST_F(overload, a_body_over_the_remaining_buffer_budget_gets_503_before_it_is_r
     // A body larger than the whole budget never fits.
     expect_error(send({"POST", "/upload", {}, std::string(65 * 1024, 'b')}), 503, "overloaded");
     EXPECT_EQ(upstream_.calls(), 3U);
+}
+
+TEST_F(overload, a_waiter_whose_client_left_stops_polling_the_store) {
+    upstream_.set_handler(first_call_takes(6s));
+    start_gateway(gateway_config{}
+                      .set("idempotency.concurrent", "wait")
+                      .set("idempotency.wait_timeout", "20s")
+                      .set("upstream.timeout", "10s"));
+    std::thread owner([&] { // its answer takes 6 s: longer than the client's default bound
+        http_client client(port(), {.timeout = 15s, .keep_alive = false});
+        EXPECT_EQ(client.send(protected_post("gone-1")).status, 201U);
+    });
+    ASSERT_TRUE(upstream_called(upstream_, 1, 5s));
+    std::string const body = default_body;
+    ASSERT_TRUE(send_and_leave(
+        port(), std::string("POST /v1/charges HTTP/1.1\r\nHost: t\r\n") + "Authorization: Bearer " +
+                    test_api_key + "\r\n" + "Content-Type: application/json\r\n" +
+                    "Idempotency-Key: gone-1\r\n" +
+                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+    // The waiter ends long before the owner's 6 s and its 20 s wait_timeout.
+    auto const waiter = gateway_->wait_for_json(
+        [](nlohmann::json const& j) {
+            return j.value("msg", "") == "access" && j.value("key", "") == "gone-1";
+        },
+        3s);
+    ASSERT_TRUE(waiter.has_value()) << "the waiter kept polling after its client left";
+    EXPECT_EQ(waiter->value("outcome", ""), "in_progress") << waiter->dump();
+    owner.join();
+    EXPECT_EQ(upstream_.calls(), 1U);
 }
 
 } // namespace
