@@ -63,6 +63,8 @@ error_info info_of(errc e) noexcept {
                 "The idempotency store is unavailable; retry later."};
     case errc::shutting_down:
         return {503, "service_unavailable", "The gateway is shutting down."};
+    case errc::overloaded:
+        return {503, "overloaded", "The gateway is handling too much at once; retry later."};
     case errc::ok:
     case errc::not_owner:
         break;

@@ -68,12 +68,18 @@ int main(int argc, char** argv) {
     }
     auto cfg = load(argv[2]);
     if (!cfg) return 2;
+    auto const warnings = idemgate::config::warnings(*cfg);
     if (cmd == "--check-config") {
+        // Risky but valid (contract §7): said, yet still exit 0.
+        for (auto const& w : warnings)
+            std::cerr << argv[2] << " warning: " << w.to_string() << '\n';
         std::cout << argv[2] << ": configuration OK\n";
         return 0;
     }
     try {
         idemgate::log::setup(cfg->log);
+        for (auto const& w : warnings)
+            idemgate::log::warn("risky setting", {{"key", w.key_path}, {"problem", w.message}});
         idemgate::server::gateway gw(std::move(*cfg));
         return gw.run();
     } catch (std::exception const& e) {

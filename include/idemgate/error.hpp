@@ -30,6 +30,7 @@ enum class errc {
     store_full,           // 503 idempotency_store_unavailable (memory cap reached)
     not_owner,            // store: the lock belongs to another request now
     shutting_down,        // 503 service_unavailable
+    overloaded,           // 503 overloaded (limits.max_inflight, limits.max_buffered_bytes)
 };
 
 /// What a client sees for an error: contract §5.

@@ -65,7 +65,14 @@ task<void> run_admin(tcp_acceptor& acceptor, admin_context& ctx) {
     for (;;) {
         auto [ec, sock] = co_await acceptor.async_accept();
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
-        if (ec) continue;
+        if (ec) {
+            // EMFILE, ENFILE, ENOBUFS: the pending connection stays queued, so accepting again
+            // at once fails again; pause instead of spinning (issue 9: 100 % CPU).
+            steady_timer pause(acceptor.get_executor());
+            pause.expires_after(std::chrono::milliseconds(20));
+            co_await pause.async_wait();
+            continue;
+        }
         net::co_spawn(acceptor.get_executor(), serve(tcp_stream(std::move(sock)), ctx),
                       [](std::exception_ptr e) {
                           if (e) log::error("admin session failed");

@@ -119,10 +119,13 @@ std::string to_yaml(config const& cfg) {
         put(out, "max_connections", std::uint64_t{cfg.limits.max_connections});
         put(out, "headers_with_underscores",
             detail::name_in(detail::underscores_names, cfg.limits.headers_with_underscores));
+        put(out, "max_inflight", std::uint64_t{cfg.limits.max_inflight});
+        put(out, "max_buffered_bytes", cfg.limits.max_buffered_bytes);
     });
     section(out, "timeouts", [&] {
         put(out, "request_headers", cfg.timeouts.request_headers);
         put(out, "idle", cfg.timeouts.idle);
+        put(out, "write", cfg.timeouts.write);
     });
     put_upstream(out, cfg.upstream);
     put_store(out, cfg.store);

@@ -22,11 +22,14 @@ void read_limits(map_reader& m, limits_config& c) {
     m.read("max_request_body", c.max_request_body);
     m.read("max_connections", c.max_connections);
     m.read("headers_with_underscores", c.headers_with_underscores, detail::underscores_names);
+    m.read("max_inflight", c.max_inflight);
+    m.read("max_buffered_bytes", c.max_buffered_bytes);
 }
 
 void read_timeouts(map_reader& m, timeouts_config& c) {
     m.read("request_headers", c.request_headers);
     m.read("idle", c.idle);
+    m.read("write", c.write);
 }
 
 void read_tls(map_reader& m, tls_config& c) {

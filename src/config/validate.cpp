@@ -9,20 +9,38 @@
 namespace idemgate::config {
 namespace {
 
+constexpr duration max_duration = 30 * 24h; // documented in docs/configuration.md
+constexpr std::uint64_t mib = 1024 * 1024;
+constexpr byte_size max_body{1024 * mib};          // one request or response body: 1 GiB
+constexpr byte_size max_stored{512 * mib};         // a Redis string holds at most 512 MiB
+constexpr byte_size max_memory{1024 * 1024 * mib}; // memory store, buffered bytes: 1 TiB
+
 /// Collects problems with their key paths; positions are added by parse_yaml.
 class checker {
 public:
     void fail(std::string key_path, std::string message) {
         problems_.push_back({{}, 0, 0, std::move(key_path), std::move(message)});
     }
-    void positive(std::string key_path, duration d) {
-        if (d.count() <= 0) fail(std::move(key_path), "must be more than 0, e.g. 500ms or 10s");
+    /// Every duration is bounded far below what a clock or a Redis PX can hold, so no
+    /// `now + d` anywhere can overflow (contract §7).
+    void positive(std::string key_path, duration d, duration max = max_duration) {
+        if (d.count() <= 0)
+            fail(std::move(key_path), "must be more than 0, e.g. 500ms or 10s");
+        else
+            at_most(std::move(key_path), d, max);
     }
-    void not_negative(std::string key_path, duration d) {
-        if (d.count() < 0) fail(std::move(key_path), "must not be negative");
+    void not_negative(std::string key_path, duration d, duration max = max_duration) {
+        if (d.count() < 0)
+            fail(std::move(key_path), "must not be negative");
+        else
+            at_most(std::move(key_path), d, max);
     }
-    void positive(std::string key_path, byte_size s) {
-        if (s.bytes == 0) fail(std::move(key_path), "must be more than 0 bytes");
+    void positive(std::string key_path, byte_size s, byte_size max) {
+        if (s.bytes == 0)
+            fail(std::move(key_path), "must be more than 0 bytes");
+        else if (s.bytes > max.bytes)
+            fail(std::move(key_path),
+                 "must be at most " + format_byte_size(max) + ", got " + format_byte_size(s));
     }
     void in_range(std::string key_path, std::uint64_t n, std::uint64_t lo, std::uint64_t hi) {
         if (n < lo || n > hi) {
@@ -40,6 +58,12 @@ public:
     std::vector<problem> take() { return std::move(problems_); }
 
 private:
+    void at_most(std::string key_path, duration d, duration max) {
+        if (d > max)
+            fail(std::move(key_path),
+                 "must be at most " + format_duration(max) + ", got " + format_duration(d));
+    }
+
     std::vector<problem> problems_;
 };
 
@@ -59,10 +83,13 @@ void check_server(checker& c, config const& cfg) {
     // cannot hold (it throws), so the head is bounded below that.
     c.in_range("limits.max_header_bytes", cfg.limits.max_header_bytes.bytes, 1024, 64 * 1024);
     c.in_range("limits.max_headers", cfg.limits.max_headers, 1, 10'000);
-    c.positive("limits.max_request_body", cfg.limits.max_request_body);
+    c.positive("limits.max_request_body", cfg.limits.max_request_body, max_body);
     c.in_range("limits.max_connections", cfg.limits.max_connections, 1, 1'000'000);
+    c.in_range("limits.max_inflight", cfg.limits.max_inflight, 1, 1'000'000);
+    c.positive("limits.max_buffered_bytes", cfg.limits.max_buffered_bytes, max_memory);
     c.positive("timeouts.request_headers", cfg.timeouts.request_headers);
     c.positive("timeouts.idle", cfg.timeouts.idle);
+    c.positive("timeouts.write", cfg.timeouts.write);
     if (!cfg.admin.listen.empty()) {
         c.parses("admin.listen", detail::host_port_of(cfg.admin.listen), cfg.admin.listen);
         // Port 0 asks the kernel for a free port, so two ":0" listeners never clash.
@@ -83,12 +110,12 @@ void check_upstream(checker& c, upstream_config const& u) {
     c.positive("upstream.connect_timeout", u.connect_timeout);
     c.positive("upstream.timeout", u.timeout);
     c.in_range("upstream.pool_size", u.pool_size, 1, 100'000);
-    c.positive("upstream.max_response_body", u.max_response_body);
+    c.positive("upstream.max_response_body", u.max_response_body, max_body);
 }
 
 void check_store(checker& c, store_config const& s) {
-    c.in_range("store.memory.max_records", s.memory.max_records, 1, UINT64_MAX);
-    c.positive("store.memory.max_bytes", s.memory.max_bytes);
+    c.in_range("store.memory.max_records", s.memory.max_records, 1, 1'000'000'000);
+    c.positive("store.memory.max_bytes", s.memory.max_bytes, max_memory);
     auto const& r = s.redis;
     c.parses("store.redis.url", detail::redis_url_of(r.url), redacted_url(r.url));
     c.in_range("store.redis.pool_size", r.pool_size, 1, 64);
@@ -120,11 +147,17 @@ void check_idempotency(checker& c, idempotency_config const& i) {
     c.positive("idempotency.ttl", i.ttl);
     c.positive("idempotency.lock_ttl", i.lock_ttl);
     c.positive("idempotency.wait_timeout", i.wait_timeout);
+    // A record that expires while it is still locked would let a retry run again.
+    // Compared only when both are in range, so that one bad value is one problem.
+    if (i.ttl.count() > 0 && i.lock_ttl.count() > 0 && i.lock_ttl <= max_duration &&
+        i.ttl < i.lock_ttl)
+        c.fail("idempotency.ttl", "must be at least lock_ttl (" + format_duration(i.lock_ttl) +
+                                      "), got " + format_duration(i.ttl));
     for (std::size_t n = 0; n < i.no_store_statuses.size(); ++n) {
         c.in_range("idempotency.no_store_statuses[" + std::to_string(n) + "]",
                    i.no_store_statuses[n], 100, 599);
     }
-    c.positive("idempotency.max_stored_body", i.max_stored_body);
+    c.positive("idempotency.max_stored_body", i.max_stored_body, max_stored);
     c.in_range("idempotency.max_key_length", i.max_key_length, 1, 4096);
     if (i.credential != "authorization" &&
         !(i.credential.starts_with("header:") && is_token(i.credential.substr(7)))) {
@@ -151,6 +184,21 @@ std::vector<problem> validate(config const& cfg) {
     check_store(c, cfg.store);
     check_idempotency(c, cfg.idempotency);
     return c.take();
+}
+
+std::vector<problem> warnings(config const& cfg) {
+    std::vector<problem> found;
+    auto const& i = cfg.idempotency;
+    if (i.ttl < cfg.upstream.timeout) {
+        found.push_back({{},
+                         0,
+                         0,
+                         "idempotency.ttl",
+                         "is shorter than upstream.timeout (" +
+                             format_duration(cfg.upstream.timeout) +
+                             "): a record can expire before its request completes"});
+    }
+    return found;
 }
 
 } // namespace idemgate::config

@@ -95,7 +95,7 @@ engine::engine(config::config const& cfg, store::store& st, proxy::upstream_pool
     : cfg_(cfg), store_(st), pool_(pool), scopes_(scopes), metrics_(m),
       keeper_(st, cfg.idempotency.lock_ttl) {}
 
-task<handled> engine::handle(request req, std::string peer) {
+task<handled> engine::handle(request req, std::string peer, client_gone gone) {
     auto const& icfg = cfg_.idempotency;
     auto const view = view_of(req, icfg);
     auto cls = classify(view, icfg);
@@ -111,7 +111,7 @@ task<handled> engine::handle(request req, std::string peer) {
             fingerprint_of(req.body(), icfg.fingerprint),
             {},
             std::move(cls.key)};
-    co_return co_await run_protected(std::move(req), peer, std::move(c));
+    co_return co_await run_protected(std::move(req), peer, std::move(c), gone);
 }
 
 task<handled> engine::forward_unprotected(request req, std::string const& peer, outcome o) {
@@ -152,7 +152,8 @@ bool engine::upstream_usable() const noexcept {
            steady_ms() - down > 5000;
 }
 
-task<handled> engine::run_protected(request req, std::string const& peer, claim c) {
+task<handled> engine::run_protected(request req, std::string const& peer, claim c,
+                                    client_gone const& gone) {
     auto const& icfg = cfg_.idempotency;
     inflight_guard const counted(metrics_);
     auto const deadline = steady_clock::now() + icfg.wait_timeout;
@@ -195,6 +196,8 @@ task<handled> engine::run_protected(request req, std::string const& peer, claim 
         steady_timer timer(co_await net::this_coro::executor);
         timer.expires_after(std::min<steady_clock::duration>(backoff, deadline - now));
         co_await timer.async_wait();
+        // Nobody is left to answer: stop polling the store (the answer goes nowhere).
+        if (gone && gone()) co_return reply(errc::request_in_progress, outcome::in_progress);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(250));
     }
 }

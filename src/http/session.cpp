@@ -15,6 +15,10 @@
 #include <memory>
 #include <optional>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace idemgate::http_server {
 
 using std::chrono::steady_clock;
@@ -83,6 +87,8 @@ metrics::http_error reason_of(errc e) {
     case errc::bad_framing:
     case errc::coding_unsupported:
         return metrics::http_error::smuggling;
+    case errc::overloaded:
+        return metrics::http_error::overloaded;
     default:
         return metrics::http_error::bad_request;
     }
@@ -103,11 +109,21 @@ double seconds_since(steady_clock::time_point t0) {
     return std::chrono::duration<double>(steady_clock::now() - t0).count();
 }
 
+/// Reserves a body's Content-Length in the process-wide budget before reading it, so that
+/// memory is refused rather than taken. A length over max_request_body is left to its 413;
+/// a chunked body is counted once read (run_session), bounded by max_request_body.
+errc reserve_body(http::request_parser<http::string_body> const& parser,
+                  config::limits_config const& lim, util::held_bytes& held) {
+    auto const length = parser.content_length();
+    if (!length || *length > lim.max_request_body.bytes) return errc::ok;
+    return held.try_hold(*length, lim.max_buffered_bytes.bytes) ? errc::ok : errc::overloaded;
+}
+
 /// Reads one request under the limits. On failure `err` says what to answer (ok: close).
 /// A timeout cancels the read without closing the socket, so that a 408 can still be written.
 task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set::watch& deadline,
                                           beast::flat_buffer& buf, session_context const& ctx,
-                                          errc& err) {
+                                          errc& err, util::held_bytes& held) {
     auto const& cfg = ctx.cfg;
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(cfg.limits.max_header_bytes.bytes));
@@ -121,6 +137,7 @@ task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set
     deadline.expires_never();
     if ((err = check_head(parser.get(), parser.chunked(), ctx.rules)) != errc::ok)
         co_return std::nullopt;
+    if ((err = reserve_body(parser, cfg.limits, held)) != errc::ok) co_return std::nullopt;
     auto const head = parser.chunked() ? fields_of_head(parser.get()) : head_fields{};
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, 11};
@@ -139,6 +156,14 @@ task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set
     deadline.expires_never(); // the engine's time is bounded by its own timeouts
     if (parser.chunked()) drop_trailers(parser.get(), head); // contract §7
     co_return parser.release();
+}
+
+/// Whether the client closed or reset its connection while its request is handled. Bytes
+/// of a pipelined next request mean it is still there. One non-blocking peek.
+bool peer_gone(tcp_socket& socket) {
+    char byte = 0;
+    auto const n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 /// Waits for the first byte of a next request (idle keep-alive). False: close quietly.
@@ -173,7 +198,13 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
         handle->busy = true;
         auto const t0 = steady_clock::now();
         errc err = errc::ok;
-        auto req = co_await read_request(socket, deadline, buf, ctx, err);
+        util::held_bytes held(ctx.limits); // this request's body, then its response's
+        util::inflight_slot slot(ctx.limits);
+        auto req = co_await read_request(socket, deadline, buf, ctx, err, held);
+        if (req && !slot.enter(cfg.limits.max_inflight)) {
+            req.reset(); // read, but not handled: 503 and close, as for the budget
+            err = errc::overloaded;
+        }
         if (!req) {
             if (err == errc::ok) break;
             auto res = http_errors::make(err, 11, false);
@@ -184,15 +215,17 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
                                      {"outcome", "rejected"},
                                      {"error", info_of(err).code},
                                      {"duration_ms", seconds_since(t0) * 1000.0}});
-            deadline.expires_after(cfg.timeouts.idle);
+            deadline.expires_after(cfg.timeouts.write);
             co_await wire::async_write(socket, res, head);
             handle->busy = false; // lingering owes nothing: a drain may cut it short
             co_await linger_close(socket, deadline, buf);
             break;
         }
+        if (req->body().size() > held.held()) held.hold(req->body().size() - held.held());
         auto id = ensure_request_id(*req);
         auto summary = summarise(*req, id);
-        auto h = co_await ctx.eng.handle(std::move(*req), peer);
+        auto h =
+            co_await ctx.eng.handle(std::move(*req), peer, [&socket] { return peer_gone(socket); });
         bool const keep = h.res.keep_alive() && !ctx.closing.load(std::memory_order_relaxed);
         h.res.keep_alive(keep);
         h.res.set("X-Request-Id", summary.request_id);
@@ -200,7 +233,10 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
             std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
         ctx.stats.request(h.result, static_cast<double>(took.count()) / 1e6);
         if (cfg.log.access_log && log::enabled(spdlog::level::info)) access_log(summary, h, took);
-        deadline.expires_after(cfg.timeouts.idle);
+        held.release(); // the request body is gone with the request; the response's is held
+        held.hold(h.res.body().size());
+        // A client that reads slower than this is cut, and the bytes it held freed.
+        deadline.expires_after(cfg.timeouts.write);
         auto [wec, wn] = co_await wire::async_write(socket, h.res, head);
         if (wec || !keep) break;
     }

@@ -12,9 +12,11 @@
 #include "idemgate/util/clock.hpp"
 #include "idemgate/util/cpus.hpp"
 #include "idemgate/util/deadlines.hpp"
+#include "idemgate/util/fd_limit.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -23,9 +25,9 @@
 #include <thread>
 #include <vector>
 
-namespace idemgate::server {
+#include <unistd.h>
 
-using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+namespace idemgate::server {
 
 /// Everything one thread owns; nothing in it is touched from another thread.
 struct worker {
@@ -48,6 +50,7 @@ struct gateway::impl {
     std::atomic<bool> draining{false}; // /readyz 503; still serving (drain_delay)
     std::atomic<bool> closing{false};  // after drain_delay: sessions close after answering
     std::atomic<std::int64_t> active{0};
+    util::admission limits; // in-flight requests and buffered bytes, all threads
     proxy::upstream_target target;
     std::unique_ptr<net::ssl::context> tls;
     engine::scope_hasher scopes;
@@ -64,6 +67,7 @@ struct gateway::impl {
           rules(http_server::make_head_rules(cfg)) {}
 
     void setup();
+    void cap_connections(unsigned threads);
     tcp::endpoint open_listeners();
     bool ready() const;
     bool store_up() const;
@@ -74,12 +78,21 @@ struct gateway::impl {
 
 namespace {
 
-std::unique_ptr<tcp_acceptor> listen_on(net::io_context& ioc, tcp::endpoint ep, bool shared) {
+/// Binds without SO_REUSEPORT: with it, a second idemgate on the same `listen` would start
+/// silently beside the first and the memory store would run one key in each (issue 9). A
+/// taken port fails the start with "address in use" (exit 1).
+std::unique_ptr<tcp_acceptor> listen_on(net::io_context& ioc, tcp::endpoint ep,
+                                        std::string_view what) {
     auto a = std::make_unique<tcp_acceptor>(ioc);
     a->open(ep.protocol());
-    a->set_option(tcp::acceptor::reuse_address(true));
-    if (shared) a->set_option(reuse_port(true)); // one acceptor per thread, kernel balances
-    a->bind(ep);
+    a->set_option(tcp::acceptor::reuse_address(true)); // restart over TIME_WAIT only
+    error_code ec;
+    a->bind(ep, ec);
+    if (ec == net::error::address_in_use) {
+        throw std::runtime_error(std::string(what) + " " + format_endpoint(ep) +
+                                 ": address in use (another process listens there)");
+    }
+    if (ec) throw boost::system::system_error(ec, std::string(what) + " " + format_endpoint(ep));
     a->listen(net::socket_base::max_listen_connections);
     return a;
 }
@@ -98,6 +111,27 @@ void run_guarded(net::io_context& ioc) {
     }
 }
 
+/// Another worker's acceptor on the same listening socket: a dup() of its descriptor, run by
+/// that worker's io_context. Every worker waits on the one socket and whichever wakes first
+/// takes the connection. We lose SO_REUSEPORT's spreading of connections over threads, but
+/// clients keep their connections alive (the benchmark too), so accepts are rare next to
+/// requests. Probing the port without SO_REUSEPORT and then binding with it would keep the
+/// spreading but leave a window in which two processes both pass the probe.
+std::unique_ptr<tcp_acceptor> share(net::io_context& ioc, tcp_acceptor& listening) {
+    int const fd = ::dup(listening.native_handle());
+    if (fd < 0)
+        throw boost::system::system_error(errno, boost::system::generic_category(),
+                                          "dup listen socket");
+    auto a = std::make_unique<tcp_acceptor>(ioc);
+    error_code ec;
+    a->assign(listening.local_endpoint().protocol(), fd, ec);
+    if (ec) {
+        ::close(fd);
+        throw boost::system::system_error(ec, "listen socket");
+    }
+    return a;
+}
+
 } // namespace
 
 void gateway::impl::setup() {
@@ -107,9 +141,10 @@ void gateway::impl::setup() {
     tls = proxy::make_tls_context(target, cfg.upstream.tls);
     stores = store::make_factory(cfg.store, util::real_clock());
     auto const n = cfg.threads ? cfg.threads : util::usable_cpus();
+    cap_connections(n);
     auto const tick = util::deadline_set::tick_for(
-        std::min({cfg.timeouts.request_headers, cfg.timeouts.idle, cfg.upstream.timeout,
-                  cfg.upstream.connect_timeout}));
+        std::min({cfg.timeouts.request_headers, cfg.timeouts.idle, cfg.timeouts.write,
+                  cfg.upstream.timeout, cfg.upstream.connect_timeout}));
     for (unsigned i = 0; i < n; ++i) {
         auto w = std::make_unique<worker>();
         w->deadlines = std::make_unique<util::deadline_set>(w->ioc.get_executor(), tick);
@@ -119,20 +154,32 @@ void gateway::impl::setup() {
                                                          cfg.upstream, tls.get(), *w->deadlines);
         w->eng = std::make_unique<engine::engine>(cfg, *w->st, *w->pool, scopes, stats);
         w->ctx = std::make_unique<http_server::session_context>(http_server::session_context{
-            cfg, *w->eng, stats, closing, w->registry, *w->deadlines, rules});
+            cfg, *w->eng, stats, closing, w->registry, *w->deadlines, rules, limits});
         workers.push_back(std::move(w));
     }
     stores->start();
 }
 
+/// Out of descriptors, accept fails with EMFILE for the admin listener too, so /livez and
+/// /metrics stop answering: keep max_connections within what RLIMIT_NOFILE leaves.
+void gateway::impl::cap_connections(unsigned threads) {
+    auto const fd_limit = util::raise_fd_limit();
+    if (fd_limit == 0) return;
+    auto const allowed = util::connections_for_fds(fd_limit, cfg, threads);
+    if (allowed >= cfg.limits.max_connections) return;
+    log::warn("max_connections capped by the file descriptor limit",
+              {{"max_connections", cfg.limits.max_connections},
+               {"capped_to", allowed},
+               {"fd_limit", fd_limit},
+               {"reserved_fds", util::reserved_fds(cfg, threads)}});
+    cfg.limits.max_connections = allowed;
+}
+
 tcp::endpoint gateway::impl::open_listeners() {
-    auto ep = parse_listen(cfg.listen);
-    bool const shared = workers.size() > 1;
-    workers[0]->acceptor = listen_on(workers[0]->ioc, ep, shared);
-    ep = workers[0]->acceptor->local_endpoint(); // port 0: the others share the chosen one
+    workers[0]->acceptor = listen_on(workers[0]->ioc, parse_listen(cfg.listen), "listen");
     for (std::size_t i = 1; i < workers.size(); ++i)
-        workers[i]->acceptor = listen_on(workers[i]->ioc, ep, shared);
-    return ep;
+        workers[i]->acceptor = share(workers[i]->ioc, *workers[0]->acceptor);
+    return workers[0]->acceptor->local_endpoint();
 }
 
 bool gateway::impl::ready() const {
@@ -226,7 +273,7 @@ int gateway::run() {
     auto const ep = s.open_listeners();
     std::string admin_address;
     if (!s.cfg.admin.listen.empty()) {
-        s.admin_acceptor = listen_on(s.control, parse_listen(s.cfg.admin.listen), false);
+        s.admin_acceptor = listen_on(s.control, parse_listen(s.cfg.admin.listen), "admin.listen");
         admin_address = format_endpoint(s.admin_acceptor->local_endpoint());
         s.admin_ctx = std::make_unique<admin::admin_context>(admin::admin_context{
             s.stats, [&s] { return s.ready(); }, [&s] { s.stats.set_store_up(s.store_up()); }});

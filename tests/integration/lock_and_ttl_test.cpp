@@ -34,7 +34,7 @@ TEST_P(locks_and_expiry, an_upstream_slower_than_lock_ttl_never_lets_a_retry_in)
 }
 
 TEST_P(locks_and_expiry, after_ttl_the_same_key_executes_again) {
-    start_gateway(gateway_config{}.set("idempotency.ttl", "1s"));
+    start_gateway(gateway_config{}.set("idempotency.ttl", "1s").set("idempotency.lock_ttl", "1s"));
     auto const first = send(protected_post("ttl-1"));
     expect_replay_of(first, send(protected_post("ttl-1")));
     EXPECT_EQ(upstream_.calls(), 1U);
@@ -47,7 +47,7 @@ TEST_P(locks_and_expiry, after_ttl_the_same_key_executes_again) {
 }
 
 TEST_P(locks_and_expiry, ttl_counts_from_the_first_request_not_from_replays) {
-    start_gateway(gateway_config{}.set("idempotency.ttl", "1s"));
+    start_gateway(gateway_config{}.set("idempotency.ttl", "1s").set("idempotency.lock_ttl", "1s"));
     EXPECT_EQ(send(protected_post("ttl-2")).status, 201U);
     std::this_thread::sleep_for(600ms);
     EXPECT_EQ(send(protected_post("ttl-2")).header(replay_header), "true");
@@ -57,7 +57,7 @@ TEST_P(locks_and_expiry, ttl_counts_from_the_first_request_not_from_replays) {
 }
 
 TEST_P(locks_and_expiry, a_conflict_is_remembered_until_ttl_then_the_new_body_runs) {
-    start_gateway(gateway_config{}.set("idempotency.ttl", "1s"));
+    start_gateway(gateway_config{}.set("idempotency.ttl", "1s").set("idempotency.lock_ttl", "1s"));
     EXPECT_EQ(send(protected_post("ttl-3", R"({"v":1})")).status, 201U);
     expect_error(send(protected_post("ttl-3", R"({"v":2})")), 409, "idempotency_key_in_use");
     std::this_thread::sleep_for(1300ms);

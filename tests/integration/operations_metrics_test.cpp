@@ -96,7 +96,7 @@ std::vector<expected_family> const documented{
     {"idemgate_http_errors_total",
      "counter",
      "reason",
-     {"header_too_large", "body_too_large", "bad_request", "smuggling", "timeout"}},
+     {"header_too_large", "body_too_large", "bad_request", "smuggling", "timeout", "overloaded"}},
     {"idemgate_stored_response_bytes_count", "histogram", "", {}},
     {"idemgate_replayed_body_bytes_total", "counter", "", {}},
     {"idemgate_fail_open_requests_total", "counter", "", {}},

@@ -38,6 +38,7 @@ row const contract_rows[] = {
     {errc::method_case, 400, "bad_request"},
     {errc::method_not_allowed, 405, "method_not_allowed"},
     {errc::coding_unsupported, 501, "not_implemented"},
+    {errc::overloaded, 503, "overloaded"}, // issue 9: limits.max_inflight, max_buffered_bytes
     {errc::ok, 500, "internal_error"},
     {errc::not_owner, 500, "internal_error"},
 };

@@ -25,13 +25,17 @@ struct limits_config {
     byte_size max_header_bytes{32 * 1024};
     std::uint32_t max_headers = 100;
     byte_size max_request_body{10 * 1024 * 1024};
-    std::uint32_t max_connections = 10000;
+    std::uint32_t max_connections = 10000; // capped at start by the fd limit (RLIMIT_NOFILE)
     underscores_mode headers_with_underscores = underscores_mode::drop; // nginx's default
+    std::uint32_t max_inflight = 10000;    // requests handled at once, process-wide -> 503
+    /// Request and response body bytes held by all sessions at once -> 503 + Retry-After.
+    byte_size max_buffered_bytes{512 * 1024 * 1024};
 };
 
 struct timeouts_config {
     duration request_headers = 10s; // reading one request head (slowloris) -> 408
     duration idle = 60s;            // keep-alive idle between requests
+    duration write = 30s;           // writing one response to a slow reader -> cut
 };
 
 struct tls_config {

@@ -48,6 +48,10 @@ parse_result load_file(std::string const& path, env_lookup const& env = process_
 /// problem at the key's position; alone, problems have no file or position.
 std::vector<problem> validate(config const& cfg);
 
+/// Settings that are valid but risky (contract §7: a `ttl` shorter than `upstream.timeout`),
+/// each as a problem without position; printed by --check-config and logged at start.
+std::vector<problem> warnings(config const& cfg);
+
 /// The effective configuration as YAML that parse_yaml accepts, with secrets (redis
 /// password, scope_secret, a password in store.redis.url) replaced by "***".
 std::string to_yaml(config const& cfg);

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <string>
 
 namespace idemgate::engine {
@@ -25,6 +26,10 @@ struct handled {
     std::chrono::microseconds upstream_time{0};
 };
 
+/// Whether the client of a request has gone (closed or reset its connection): a waiter of
+/// `concurrent: wait` then stops polling the store. Empty: never asked.
+using client_gone = std::function<bool()>;
+
 /// Not thread-safe: one per io_context. All references must outlive the engine.
 class engine {
 public:
@@ -32,7 +37,7 @@ public:
            scope_hasher const& scopes, metrics::metrics& m);
 
     /// `peer` is the client's address (for X-Forwarded-For).
-    task<handled> handle(request req, std::string peer);
+    task<handled> handle(request req, std::string peer, client_gone gone = {});
 
     /// False while the last upstream connect failed and no exchange succeeded since, for at
     /// most 5 s (so readiness recovers without traffic). Thread-safe.
@@ -41,7 +46,8 @@ public:
 private:
     struct claim; // the protected request's scope, fingerprint and owner
     task<handled> forward_unprotected(request req, std::string const& peer, outcome o);
-    task<handled> run_protected(request req, std::string const& peer, claim c);
+    task<handled> run_protected(request req, std::string const& peer, claim c,
+                                client_gone const& gone);
     task<handled> execute(request req, std::string const& peer, claim const& c);
     task<void> finish(claim const& c, proxy::upstream_result const& r);
     task<proxy::upstream_result> send(request const& req, std::chrono::microseconds& took);

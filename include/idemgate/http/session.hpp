@@ -6,6 +6,7 @@
 #include "idemgate/http/request_rules.hpp"
 #include "idemgate/metrics/metrics.hpp"
 #include "idemgate/net.hpp"
+#include "idemgate/util/admission.hpp"
 #include "idemgate/util/deadlines.hpp"
 
 #include <atomic>
@@ -43,6 +44,7 @@ struct session_context {
     session_registry& registry;
     util::deadline_set& deadlines; // this io_context's
     head_rules const& rules;       // the gateway's, from its config
+    util::admission& limits;       // the whole process's
 };
 
 /// Serves one connection until the client closes, an error, idle timeout or drain.

@@ -31,10 +31,11 @@ enum class http_error : std::size_t {
     body_too_large,
     bad_request,
     smuggling,
-    timeout
+    timeout,
+    overloaded // limits.max_inflight or limits.max_buffered_bytes reached
 };
-inline constexpr std::array<std::string_view, 5> http_error_names{
-    "header_too_large", "body_too_large", "bad_request", "smuggling", "timeout"};
+inline constexpr std::array<std::string_view, 6> http_error_names{
+    "header_too_large", "body_too_large", "bad_request", "smuggling", "timeout", "overloaded"};
 
 /// Thread-safe: every method may be called from any thread.
 class metrics {
@@ -90,7 +91,7 @@ private:
     std::array<std::array<prometheus::Counter*, 2>, 4> store_ops_{}; // [op][ok, error]
     std::array<std::unique_ptr<histogram>, 4> store_seconds_;
     std::array<prometheus::Counter*, 3> store_errors_{};
-    std::array<prometheus::Counter*, 5> http_errors_{};
+    std::array<prometheus::Counter*, http_error_names.size()> http_errors_{};
     std::unique_ptr<histogram> stored_bytes_;
     prometheus::Counter* replayed_bytes_ = nullptr;
     prometheus::Counter* store_write_failures_ = nullptr;

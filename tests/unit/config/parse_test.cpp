@@ -39,8 +39,11 @@ TEST(parse_yaml, reads_every_key_of_the_full_fixture) {
     EXPECT_EQ(c.limits.max_headers, 50u);
     EXPECT_EQ(c.limits.max_request_body.bytes, 2u * 1024 * 1024);
     EXPECT_EQ(c.limits.max_connections, 500u);
+    EXPECT_EQ(c.limits.max_inflight, 300u);
+    EXPECT_EQ(c.limits.max_buffered_bytes.bytes, 100u * 1024 * 1024);
     EXPECT_EQ(c.timeouts.request_headers, 3s);
     EXPECT_EQ(c.timeouts.idle, 45s);
+    EXPECT_EQ(c.timeouts.write, 20s);
     EXPECT_EQ(c.upstream.url, "https://api.example.test:8443/base");
     EXPECT_EQ(c.upstream.connect_timeout, 2s);
     EXPECT_EQ(c.upstream.timeout, 1min);
@@ -150,7 +153,12 @@ INSTANTIATE_TEST_SUITE_P(
         fixture_row{"invalid_unset_variable.yaml", "store.redis.url", 4,
                     "IDEMGATE_TEST_UNSET_REDIS_URL is not set"},
         fixture_row{"invalid_syntax.yaml", "", 4, "invalid YAML"},
-        fixture_row{"invalid_not_a_mapping.yaml", "store", 2, "expected a mapping"}),
+        fixture_row{"invalid_not_a_mapping.yaml", "store", 2, "expected a mapping"},
+        fixture_row{"invalid_lock_ttl_overflow.yaml", "idempotency.lock_ttl", 3,
+                    "must be at most 30d"},
+        fixture_row{"invalid_ttl_below_lock_ttl.yaml", "idempotency.ttl", 4,
+                    "at least lock_ttl (1m)"},
+        fixture_row{"invalid_idle_overflow.yaml", "timeouts.idle", 3, "at most 30d, got 200000d"}),
     [](testing::TestParamInfo<fixture_row> const& row) {
         return row.param.file.substr(0, row.param.file.find('.'));
     });

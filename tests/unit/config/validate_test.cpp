@@ -67,7 +67,13 @@ INSTANTIATE_TEST_SUITE_P(
             "lock_ttl_0", [](config& c) { c.idempotency.lock_ttl = 0ms; }, "idempotency.lock_ttl"),
         bad(
             "ttl_0", [](config& c) { c.idempotency.ttl = 0ms; }, "idempotency.ttl"),
-        good("ttl_below_lock_ttl", [](config& c) { c.idempotency.ttl = 1s; }),
+        bad(
+            "ttl_below_lock_ttl", [](config& c) { c.idempotency.ttl = 1s; }, "idempotency.ttl"),
+        good("ttl_equal_to_lock_ttl",
+             [](config& c) { c.idempotency.ttl = c.idempotency.lock_ttl; }),
+        bad(
+            "lock_ttl_int64_max", [](config& c) { c.idempotency.lock_ttl = duration{INT64_MAX}; },
+            "idempotency.lock_ttl"),
         bad(
             "wait_timeout_0", [](config& c) { c.idempotency.wait_timeout = 0ms; },
             "idempotency.wait_timeout"),
@@ -146,8 +152,100 @@ INSTANTIATE_TEST_SUITE_P(
             "idempotency.max_stored_body"),
         bad(
             "wait_replicas_65", [](config& c) { c.store.redis.wait_replicas = 65; },
-            "store.redis.wait_replicas")),
+            "store.redis.wait_replicas"),
+        // Upper bounds (contract §7): the largest allowed value passes, one more fails.
+        good("ttl_30d", [](config& c) { c.idempotency.ttl = 30 * 24h; }),
+        bad(
+            "ttl_30d_1ms", [](config& c) { c.idempotency.ttl = 30 * 24h + 1ms; },
+            "idempotency.ttl"),
+        good("lock_ttl_30d",
+             [](config& c) {
+                 c.idempotency.lock_ttl = 30 * 24h;
+                 c.idempotency.ttl = 30 * 24h;
+             }),
+        bad(
+            "wait_timeout_31d", [](config& c) { c.idempotency.wait_timeout = 31 * 24h; },
+            "idempotency.wait_timeout"),
+        bad(
+            "idle_200000d", [](config& c) { c.timeouts.idle = 200000 * 24h; }, "timeouts.idle"),
+        bad(
+            "request_headers_31d", [](config& c) { c.timeouts.request_headers = 31 * 24h; },
+            "timeouts.request_headers"),
+        bad(
+            "write_0", [](config& c) { c.timeouts.write = 0ms; }, "timeouts.write"),
+        bad(
+            "write_31d", [](config& c) { c.timeouts.write = 31 * 24h; }, "timeouts.write"),
+        bad(
+            "connect_timeout_31d", [](config& c) { c.upstream.connect_timeout = 31 * 24h; },
+            "upstream.connect_timeout"),
+        bad(
+            "upstream_timeout_31d", [](config& c) { c.upstream.timeout = 31 * 24h; },
+            "upstream.timeout"),
+        bad(
+            "redis_connect_31d", [](config& c) { c.store.redis.connect_timeout = 31 * 24h; },
+            "store.redis.connect_timeout"),
+        bad(
+            "redis_command_31d", [](config& c) { c.store.redis.command_timeout = 31 * 24h; },
+            "store.redis.command_timeout"),
+        bad(
+            "redis_wait_31d", [](config& c) { c.store.redis.wait_timeout = 31 * 24h; },
+            "store.redis.wait_timeout"),
+        bad(
+            "drain_delay_31d", [](config& c) { c.shutdown.drain_delay = 31 * 24h; },
+            "shutdown.drain_delay"),
+        bad(
+            "shutdown_timeout_31d", [](config& c) { c.shutdown.timeout = 31 * 24h; },
+            "shutdown.timeout"),
+        good("request_body_1GiB",
+             [](config& c) { c.limits.max_request_body = byte_size{1024ULL << 20}; }),
+        bad(
+            "request_body_1GiB_1",
+            [](config& c) { c.limits.max_request_body = byte_size{(1024ULL << 20) + 1}; },
+            "limits.max_request_body"),
+        bad(
+            "response_body_2GiB",
+            [](config& c) { c.upstream.max_response_body = byte_size{2048ULL << 20}; },
+            "upstream.max_response_body"),
+        good("stored_body_512MiB",
+             [](config& c) { c.idempotency.max_stored_body = byte_size{512ULL << 20}; }),
+        bad(
+            "stored_body_513MiB",
+            [](config& c) { c.idempotency.max_stored_body = byte_size{513ULL << 20}; },
+            "idempotency.max_stored_body"),
+        bad(
+            "memory_bytes_uint64_max",
+            [](config& c) { c.store.memory.max_bytes = byte_size{UINT64_MAX}; },
+            "store.memory.max_bytes"),
+        bad(
+            "memory_records_2e9", [](config& c) { c.store.memory.max_records = 2'000'000'000; },
+            "store.memory.max_records"),
+        bad(
+            "inflight_0", [](config& c) { c.limits.max_inflight = 0; }, "limits.max_inflight"),
+        bad(
+            "inflight_1000001", [](config& c) { c.limits.max_inflight = 1'000'001; },
+            "limits.max_inflight"),
+        bad(
+            "buffered_0", [](config& c) { c.limits.max_buffered_bytes = byte_size{0}; },
+            "limits.max_buffered_bytes"),
+        bad(
+            "buffered_uint64_max",
+            [](config& c) { c.limits.max_buffered_bytes = byte_size{UINT64_MAX}; },
+            "limits.max_buffered_bytes")),
     [](testing::TestParamInfo<rule_row> const& row) { return row.param.name; });
+
+TEST(warnings, name_a_ttl_shorter_than_the_upstream_timeout_and_nothing_by_default) {
+    EXPECT_TRUE(warnings(config{}).empty());
+    config cfg;
+    cfg.idempotency.lock_ttl = 1s;
+    cfg.idempotency.ttl = 10s;
+    cfg.upstream.timeout = 30s;
+    EXPECT_TRUE(validate(cfg).empty()); // allowed (contract §7), only warned about
+    auto const found = warnings(cfg);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].key_path, "idempotency.ttl");
+    EXPECT_NE(found[0].message.find("upstream.timeout (30s)"), std::string::npos)
+        << found[0].message;
+}
 
 TEST(validate, never_prints_the_password_of_a_bad_redis_url) {
     config cfg;
