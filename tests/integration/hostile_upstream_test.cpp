@@ -7,6 +7,9 @@
 // return and that the hostile connection was not reused.
 #include "gateway_fixture.hpp"
 
+#include <cstdio>
+#include <thread>
+
 namespace idemgate::test {
 namespace {
 
@@ -38,15 +41,30 @@ class with_a_hostile_upstream : public store_gateway_test {
 protected:
     /// The first call gets `raw` verbatim; later calls the stub's default 201 (obj_N).
     void first_call_gets(std::string raw) {
-        upstream_.set_handler([raw = std::move(raw)](recorded_request const&, std::size_t n) {
-            auto reply = upstream_stub::default_reply(n);
-            if (n == 1) reply.raw = raw;
-            return reply;
+        auto first = upstream_stub::default_reply(1);
+        first.raw = std::move(raw);
+        first_call_gets(std::move(first));
+    }
+
+    /// The first call gets `first`; later calls the stub's default 201 (obj_N).
+    void first_call_gets(stub_reply first) {
+        upstream_.set_handler([first = std::move(first)](recorded_request const&, std::size_t n) {
+            return n == 1 ? first : upstream_stub::default_reply(n);
         });
         start_gateway(gateway_config{}
                           .set("threads", "1")
                           .set("upstream.pool_size", "1")
                           .set("upstream.timeout", "3s"));
+    }
+
+    /// Polls (bounded) until the stub has sent `n` late writes.
+    bool wait_for_late_writes(std::size_t n) const {
+        auto const deadline = std::chrono::steady_clock::now() + 5s;
+        while (upstream_.late_writes() < n) {
+            if (std::chrono::steady_clock::now() > deadline) return false;
+            std::this_thread::sleep_for(5ms);
+        }
+        return true;
     }
 
     /// A protected POST of another tenant (another API key).
@@ -112,6 +130,30 @@ TEST_P(with_a_hostile_upstream, a_304_with_a_body_is_delivered_and_its_connectio
 TEST_P(with_a_hostile_upstream, bytes_after_a_content_length_body_never_reach_the_next_client) {
     first_call_gets(created_for_one() + smuggled_response);
     expect_one_stored(send(protected_post("one")), 201, one_body);
+    expect_other_tenant_unharmed(2);
+}
+
+TEST_P(with_a_hostile_upstream, bytes_arriving_while_the_connection_is_idle_close_it) {
+    auto reply = upstream_stub::default_reply(1);
+    reply.raw = created_for_one();
+    reply.raw_later = smuggled_response;
+    reply.later = 20ms;
+    first_call_gets(reply);
+    expect_one_stored(send(protected_post("one")), 201, one_body);
+    ASSERT_TRUE(wait_for_late_writes(1)) << "the stub never sent the late bytes";
+    expect_other_tenant_unharmed(2);
+}
+
+TEST_P(with_a_hostile_upstream, a_204_announcing_content_is_not_reused_before_its_bytes_come) {
+    auto reply = upstream_stub::default_reply(1);
+    reply.raw = "HTTP/1.1 204 No Content\r\nContent-Length: 43\r\n\r\n";
+    reply.raw_later = smuggled_response; // what the 204's Content-Length announced
+    reply.later = 500ms;                 // the next request comes before these bytes
+    first_call_gets(reply);
+    auto const one = send(protected_post("one"));
+    expect_one_stored(one, 204, "");
+    EXPECT_FALSE(one.has("Content-Length")) << "RFC 9110 §8.6: none in a 204";
+    EXPECT_FALSE(send(protected_post("one")).has("Content-Length"));
     expect_other_tenant_unharmed(2);
 }
 
