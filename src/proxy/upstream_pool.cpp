@@ -158,7 +158,13 @@ task<upstream_result> upstream_pool::send(request const& req) {
     auto conn = take_idle();
     if (!conn) {
         error_code ec;
-        conn = co_await connect(ec);
+        try {
+            conn = co_await connect(ec);
+        } catch (std::exception const& e) { // e.g. a TLS setup call that throws
+            log::error("upstream connect failed", {{"error", e.what()}});
+            ec = errc::upstream_unavailable;
+            conn = nullptr;
+        }
         if (!conn) {
             upstream_result out; // nothing was sent (contract §3)
             out.ec = ec;
