@@ -46,26 +46,13 @@ bool announces_content(response_parser const& p) {
     return (length && *length > 0) || p.get().count(http::field::transfer_encoding) != 0;
 }
 
-/// Reads heads until a final one. A fresh parser per head: Beast's are single-use.
-template <class Stream>
-task<error_code> read_final_head(Stream& s, beast::flat_buffer& buf,
-                                 std::optional<response_parser>& parser, bool head_request,
-                                 std::uint64_t body_limit) {
-    for (;;) {
-        parser.emplace();
-        parser->header_limit(static_cast<std::uint32_t>(max_response_head));
-        parser->body_limit(body_limit);
-        parser->skip(head_request);
-        auto [ec, n] = co_await http::async_read_header(s, buf, *parser, use_nothrow);
-        if (ec) co_return ec;
-        auto const status = parser->get().result_int();
-        // No forwarded request asks to upgrade (Upgrade is hop-by-hop, forward.cpp): after a
-        // 101 the connection speaks another protocol, and nothing on it is an answer.
-        if (status == 101) co_return make_error_code(errc::upstream_failed);
-        // RFC 9110 §15.2: interim responses (100, 103 Early Hints of RFC 8297, ...) precede
-        // the final one. A sidecar may drop them; never answer or store one as final.
-        if (status / 100 != 1) co_return error_code{};
-    }
+/// Sets up a fresh parser (Beast's are single-use) for one message.
+void prepare(response_parser& p, bool head_request, std::uint64_t body_limit,
+             stop_at_last_chunk& stop) {
+    p.header_limit(static_cast<std::uint32_t>(max_response_head));
+    p.body_limit(body_limit);
+    p.skip(head_request);
+    p.on_chunk_header(stop); // called for chunked bodies only
 }
 
 template <class Stream>
@@ -73,17 +60,26 @@ task<read_result> read_any(Stream& s, beast::flat_buffer& buf, bool head_request
                            std::uint64_t body_limit) {
     read_result out;
     std::optional<response_parser> parser;
-    out.ec = co_await read_final_head(s, buf, parser, head_request, body_limit);
-    if (out.ec) co_return out;
     stop_at_last_chunk stop; // the parser keeps a reference: lives as long as it
-    if (parser->chunked()) parser->on_chunk_header(stop);
-    if (!parser->is_done()) {
+    for (;;) {
+        // Beast ends a 1xx at its head: one read per message, as before 1xx were handled.
+        prepare(parser.emplace(), head_request, body_limit, stop);
         auto [ec, n] = co_await http::async_read(s, buf, *parser, use_nothrow);
         if (ec == http::error::end_of_chunk && skip_trailers(buf)) ec = {};
         if (ec) {
             out.ec = ec;
             co_return out;
         }
+        auto const status = parser->get().result_int();
+        // No forwarded request asks to upgrade (Upgrade is hop-by-hop, forward.cpp): after a
+        // 101 the connection speaks another protocol, and nothing on it is an answer.
+        if (status == 101) {
+            out.ec = errc::upstream_failed;
+            co_return out;
+        }
+        // RFC 9110 §15.2: interim responses (100, 103 Early Hints of RFC 8297, ...) precede
+        // the final one. A sidecar may drop them; never answer or store one as final.
+        if (status / 100 != 1) break;
     }
     out.reusable = parser->keep_alive() && !announces_content(*parser);
     if (buf.size() != 0) {
