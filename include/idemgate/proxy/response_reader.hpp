@@ -15,6 +15,9 @@ namespace idemgate::proxy {
 /// Bound on a response head, on one chunk line (size and extensions) and on a trailer
 /// section. The connection's read buffer is made with this limit, so a longer line fails
 /// the read with `http::error::buffer_overflow` instead of growing without end.
+/// Beast's fields throw std::length_error (out of io_context::run) for a name or value of
+/// 65534 bytes or more: Beast bounds the start line and the field section each by the
+/// header limit, so at 64 KiB no field line can hold one; trailers are never parsed.
 inline constexpr std::size_t max_response_head = 64 * 1024;
 
 /// What reading one response gave.

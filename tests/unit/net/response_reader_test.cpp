@@ -128,5 +128,16 @@ TEST(response_reader, a_101_and_an_endless_chunk_line_fail_the_read) {
     EXPECT_FALSE(line.r.reusable);
 }
 
+TEST(response_reader, a_field_too_long_for_beasts_fields_fails_the_read_without_throwing) {
+    // basic_fields throws std::length_error at 65534 bytes; the head limit comes first.
+    for (std::size_t const size : {65534U, 65530U}) {
+        SCOPED_TRACE(size);
+        auto const got =
+            read_cut("HTTP/1.1 200 OK\r\nX: " + std::string(size, 'v') + "\r\n\r\n", 0);
+        EXPECT_TRUE(got.r.ec);
+        EXPECT_FALSE(got.r.reusable);
+    }
+}
+
 } // namespace
 } // namespace idemgate
