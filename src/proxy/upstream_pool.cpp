@@ -47,6 +47,12 @@ public:
     /// left in it is never pooled (response_reader.hpp).
     bool looks_alive() {
         if (buffer_.size() != 0) return false;
+        if (auto* t = std::get_if<tls_stream>(&stream_)) {
+            // Over TLS, bytes past a response can sit inside OpenSSL (the rest of a record
+            // read in part, or records not yet decrypted) where no socket peek sees them.
+            SSL* const ssl = t->native_handle();
+            if (SSL_has_pending(ssl) != 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) != 0) return false;
+        }
         char c;
         auto const n = ::recv(lowest().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
