@@ -42,7 +42,16 @@ bool bodyless(unsigned status, bool head_request) {
 
 /// Frames a response body: Content-Length from the body, except where there is no body.
 void frame(response& res, bool head_request) {
-    if (bodyless(res.result_int(), head_request)) {
+    auto const status = res.result_int();
+    if (status / 100 == 1 || status == 204) {
+        // RFC 9110 §8.6: never a Content-Length in a 1xx or 204 (a 304's or a HEAD answer's
+        // describes the representation); a client trusting one would take the bytes of its
+        // next response as this one's body.
+        res.erase(http::field::content_length);
+        res.body().clear();
+        return;
+    }
+    if (bodyless(status, head_request)) {
         res.body().clear(); // Content-Length, if any, stays as the upstream sent it
         return;
     }

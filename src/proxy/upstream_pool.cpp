@@ -1,14 +1,17 @@
 #include "idemgate/proxy/upstream_pool.hpp"
 
+#include "idemgate/error.hpp"
 #include "idemgate/http/wire.hpp"
+#include "idemgate/log/log.hpp"
+#include "idemgate/proxy/response_reader.hpp"
 
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <sys/socket.h>
 
+#include <exception>
 #include <tuple>
 #include <variant>
 
@@ -39,7 +42,17 @@ public:
 
     /// A pooled connection the upstream closed while idle shows as readable with EOF (or
     /// with unexpected bytes); reusing it would turn a clean retry into an unknown outcome.
+    /// Bytes that arrived while idle belong to no request: the next one would read them as
+    /// its answer (contract §7). The buffer is checked too, though a connection with bytes
+    /// left in it is never pooled (response_reader.hpp).
     bool looks_alive() {
+        if (buffer_.size() != 0) return false;
+        if (auto* t = std::get_if<tls_stream>(&stream_)) {
+            // Over TLS, bytes past a response can sit inside OpenSSL (the rest of a record
+            // read in part, or records not yet decrypted) where no socket peek sees them.
+            SSL* const ssl = t->native_handle();
+            if (SSL_has_pending(ssl) != 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) != 0) return false;
+        }
         char c;
         auto const n = ::recv(lowest().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -47,8 +60,8 @@ public:
 
 private:
     std::variant<plain_stream, tls_stream> stream_;
-    beast::flat_buffer buffer_;
-    std::string head_; // the request head being written
+    beast::flat_buffer buffer_{max_response_head}; // bounds chunk lines and trailers too
+    std::string head_;                             // the request head being written
     util::deadline_set::watch deadline_;
 };
 
@@ -71,24 +84,16 @@ task<upstream_result> exchange(Stream& s, upstream_connection& conn, request con
         out.failure = failure_of(conn);
         co_return out;
     }
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(cfg.max_response_body.bytes);
-    parser.header_limit(64 * 1024);
-    if (req.method() == http::verb::head) parser.skip(true);
-    auto [rec, rn] = co_await http::async_read(s, conn.buffer(), parser, use_nothrow);
-    if (rec) {
-        out.ec = rec;
+    auto r = co_await read_response(s, conn.buffer(), req.method() == http::verb::head,
+                                    cfg.max_response_body.bytes);
+    if (r.ec) {
+        // Sent, and no usable answer (malformed, 101, reset): outcome unknown (contract §3).
+        out.ec = r.ec;
         out.failure = failure_of(conn);
         co_return out;
     }
-    out.res = parser.release();
-    // Both framings in one response: a smuggling vector (RFC 9112 §6.3); refuse it.
-    if (out.res.count(http::field::transfer_encoding) &&
-        out.res.count(http::field::content_length)) {
-        out.ec = http::error::bad_transfer_encoding;
-        out.failure = engine::upstream_failure::broken;
-        co_return out;
-    }
+    out.res = std::move(r.res);
+    out.reusable = r.reusable;
     out.ok = true;
     co_return out;
 }
@@ -159,7 +164,13 @@ task<upstream_result> upstream_pool::send(request const& req) {
     auto conn = take_idle();
     if (!conn) {
         error_code ec;
-        conn = co_await connect(ec);
+        try {
+            conn = co_await connect(ec);
+        } catch (std::exception const& e) { // e.g. a TLS setup call that throws
+            log::error("upstream connect failed", {{"error", e.what()}});
+            ec = errc::upstream_unavailable;
+            conn = nullptr;
+        }
         if (!conn) {
             upstream_result out; // nothing was sent (contract §3)
             out.ec = ec;
@@ -169,11 +180,24 @@ task<upstream_result> upstream_pool::send(request const& req) {
     }
     conn->deadline().expires_after(cfg_.timeout);
     upstream_result out;
-    if (auto* p = std::get_if<plain_stream>(&conn->stream()))
-        out = co_await exchange(*p, *conn, req, cfg_);
-    else
-        out = co_await exchange(std::get<tls_stream>(conn->stream()), *conn, req, cfg_);
-    if (out.ok && out.res.keep_alive() && idle_.size() < cfg_.pool_size) {
+    try {
+        if (auto* p = std::get_if<plain_stream>(&conn->stream()))
+            out = co_await exchange(*p, *conn, req, cfg_);
+        else
+            out = co_await exchange(std::get<tls_stream>(conn->stream()), *conn, req, cfg_);
+    } catch (std::exception const& e) {
+        // Inputs are bounded so that nothing the upstream sends throws; should something
+        // still reach this frame, fail this exchange (sent: outcome unknown) and drop its
+        // connection rather than end the process (contract §7).
+        log::error("upstream exchange failed", {{"error", e.what()}});
+        out = upstream_result{};
+        out.ec = errc::upstream_failed;
+        out.failure = engine::upstream_failure::broken;
+    }
+    // Only a connection whose response ended exactly at the last byte read goes back. No
+    // peek here: bytes still on their way would show no better now than when the
+    // connection is taken again, and take_idle() peeks then (one recv per reuse).
+    if (out.ok && out.reusable && idle_.size() < cfg_.pool_size) {
         conn->deadline().expires_never();
         idle_.push_back(std::move(conn));
     }

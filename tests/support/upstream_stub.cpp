@@ -8,6 +8,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <stdexcept>
+#include <tuple>
 
 namespace idemgate::test {
 
@@ -76,6 +77,12 @@ struct stub_access {
             std::string const wire =
                 reply.raw.empty() ? serialise(reply, msg.method() == http::verb::head) : reply.raw;
             auto [wec, wn] = co_await net::async_write(sock, net::buffer(wire), use_nothrow);
+            if (!wec && !reply.raw_later.empty()) {
+                co_await wait_for(reply.later);
+                std::tie(wec, wn) =
+                    co_await net::async_write(sock, net::buffer(reply.raw_later), use_nothrow);
+                if (!wec) self->count_late_write();
+            }
             if (wec || reply.close_after || !msg.keep_alive()) break;
         }
         shut(sock);
@@ -150,6 +157,17 @@ recorded_request upstream_stub::last_request() const {
 bool upstream_stub::wait_for_calls(std::size_t n, std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
+}
+
+void upstream_stub::count_late_write() {
+    std::lock_guard lock(mutex_);
+    ++late_writes_;
+    changed_.notify_all();
+}
+
+std::size_t upstream_stub::late_writes() const {
+    std::lock_guard lock(mutex_);
+    return late_writes_;
 }
 
 std::size_t upstream_stub::connections() const {

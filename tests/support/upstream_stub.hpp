@@ -45,6 +45,8 @@ struct stub_reply {
     std::chrono::milliseconds delay{0}; // before answering (or closing)
     std::string raw;                    // non-empty: written verbatim instead of the above
     bool close_after = false;           // close the connection after the answer
+    std::string raw_later; // non-empty: written verbatim `later` after the answer, on the same
+    std::chrono::milliseconds later{0}; // connection (bytes arriving while it is idle)
 };
 
 /// Called on the stub's thread with the request and its 1-based call number.
@@ -76,6 +78,8 @@ public:
     bool wait_for_calls(std::size_t n, std::chrono::milliseconds timeout) const;
     /// TCP connections accepted so far.
     std::size_t connections() const;
+    /// `raw_later` writes completed so far (the bytes are in the peer's receive queue).
+    std::size_t late_writes() const;
 
     /// 201, Content-Type application/json, `X-Upstream-Call: N`, body {"id":"obj_N","call":N}.
     static stub_reply default_reply(std::size_t call);
@@ -84,6 +88,7 @@ private:
     friend struct stub_access;
     std::pair<std::size_t, stub_handler> record(recorded_request const& req);
     void count_connection();
+    void count_late_write();
     void start();
 
     boost::asio::io_context ioc_;
@@ -94,6 +99,7 @@ private:
     stub_handler handler_;
     std::vector<recorded_request> requests_;
     std::size_t connections_ = 0;
+    std::size_t late_writes_ = 0;
     std::thread thread_;
 };
 

@@ -22,6 +22,9 @@ struct upstream_result {
     engine::upstream_failure failure = engine::upstream_failure::not_sent;
     error_code ec;
     response res;
+    /// The connection may carry another exchange (the pool's business: a complete response
+    /// with no byte after it, keep-alive framing).
+    bool reusable = false;
 };
 
 /// Not thread-safe: use from the io_context it was made for.
