@@ -31,6 +31,7 @@ row const contract_rows[] = {
     {errc::header_too_large, 431, "request_header_fields_too_large"},
     {errc::request_timeout, 408, "request_timeout"},
     {errc::shutting_down, 503, "service_unavailable"},
+    {errc::credential_limit, 429, "idempotency_key_limit_reached"},
     {errc::ok, 500, "internal_error"},
     {errc::not_owner, 500, "internal_error"},
 };
