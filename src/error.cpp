@@ -61,6 +61,10 @@ error_info info_of(errc e) noexcept {
     case errc::store_full:
         return {503, "idempotency_store_unavailable",
                 "The idempotency store is unavailable; retry later."};
+    case errc::credential_limit:
+        return {429, "idempotency_key_limit_reached",
+                "This credential holds store.max_records_per_credential idempotency records; "
+                "retry when some expire."};
     case errc::shutting_down:
         return {503, "service_unavailable", "The gateway is shutting down."};
     case errc::overloaded:

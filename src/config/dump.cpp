@@ -66,6 +66,7 @@ void put_store(YAML::Emitter& out, store_config const& s) {
     section(out, "store", [&] {
         put(out, "backend", name_of(s.backend));
         put(out, "on_unavailable", name_of(s.on_unavailable));
+        put(out, "max_records_per_credential", s.max_records_per_credential);
         section(out, "memory", [&] {
             put(out, "max_records", s.memory.max_records);
             put(out, "max_bytes", s.memory.max_bytes);

@@ -66,6 +66,7 @@ void read_redis_store(map_reader& m, redis_store_config& c) {
 void read_store(map_reader& m, store_config& c) {
     m.read("backend", c.backend, detail::backend_names);
     m.read("on_unavailable", c.on_unavailable, detail::unavailable_names);
+    m.read("max_records_per_credential", c.max_records_per_credential);
     m.section("memory", c.memory, read_memory_store);
     m.section("redis", c.redis, read_redis_store);
 }

@@ -164,6 +164,9 @@ task<handled> engine::run_protected(request req, std::string const& peer, claim 
     for (;;) {
         auto begun = co_await store_.begin(c.key, c.fp, icfg.lock_ttl);
         if (!begun) {
+            // store.max_records_per_credential: this client holds too many records (429).
+            if (begun.error() == errc::credential_limit)
+                co_return reply(errc::credential_limit, outcome::rejected);
             if (cfg_.store.on_unavailable == config::unavailable_mode::fail_closed)
                 co_return reply(errc::store_unavailable, outcome::store_unavailable);
             metrics_.fail_open(); // contract §4: forwarded without protection, counted
@@ -229,13 +232,43 @@ task<void> engine::finish(claim const& c, proxy::upstream_result const& r) {
         e = co_await store_.release(c.key, c.owner);
     } else {
         auto stored = to_stored(r.res.result_int(), proxy::fields_of(r.res), r.res.body(), icfg);
-        e = co_await store_.complete(c.key, c.owner, std::move(stored), icfg.ttl);
+        if (stored.body_omitted) metrics_.stored_without_body(metrics::body_omitted::too_large);
+        e = co_await complete_or_omit_body(c, std::move(stored));
     }
     if (e) {
         if (what == completion::store) metrics_.store_write_failure();
         log::error(what == completion::store ? "response not stored" : "lock not released",
                    {{"scope", c.key.hash}, {"error", e.message()}});
     }
+}
+
+task<error_code> engine::complete_or_omit_body(claim const& c, store::stored_response stored) {
+    auto const& icfg = cfg_.idempotency;
+    if (stored.body_omitted)
+        co_return co_await store_.complete(c.key, c.owner, std::move(stored), icfg.ttl);
+    // Status and headers only, copied before the first attempt consumes `stored`.
+    store::stored_response const headers_only{stored.status, stored.headers, {}, true};
+    auto e = co_await store_.complete(c.key, c.owner, std::move(stored), icfg.ttl);
+    if (e != errc::store_full) co_return e;
+    // Contract §7: the store refused the record for its size (Redis -OOM, memory store full).
+    // Left in progress, the claim would expire and a retry would run the operation again;
+    // the same record max_stored_body makes (status and headers, no body) prevents that.
+    // Redis keeps the refused request's buffer for a cron cycle or two (~100 ms each), so
+    // its -OOM may repeat for a moment: retry with backoff while the claim surely holds (a
+    // quarter of lock_ttl, at most 2 s). The client's answer waits for it.
+    auto const until = steady_clock::now() +
+                       std::min<steady_clock::duration>(std::chrono::seconds(2), icfg.lock_ttl / 4);
+    auto pause = std::chrono::milliseconds(50);
+    for (;;) {
+        e = co_await store_.complete(c.key, c.owner, headers_only, icfg.ttl);
+        if (e != errc::store_full || steady_clock::now() + pause > until) break;
+        steady_timer timer(co_await net::this_coro::executor);
+        timer.expires_after(pause);
+        co_await timer.async_wait();
+        pause *= 2;
+    }
+    if (!e) metrics_.stored_without_body(metrics::body_omitted::store_full);
+    co_return e;
 }
 
 } // namespace idemgate::engine

@@ -63,7 +63,7 @@ store::scope_key scope_hasher::make(std::string_view api_key, std::string_view a
     append_field(buf, method);
     append_field(buf, path);
     append_field(buf, idempotency_key);
-    return store::scope_key{to_hex(sha256(buf))};
+    return store::scope_key{to_hex(sha256(buf)), key_hash};
 }
 
 } // namespace idemgate::engine

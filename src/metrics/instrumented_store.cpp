@@ -8,7 +8,10 @@ using std::chrono::steady_clock;
 
 error_code instrumented_store::record(store_op op, steady_clock::time_point t0, error_code ec) {
     auto const secs = std::chrono::duration<double>(steady_clock::now() - t0).count();
-    metrics_.store(op, secs, !ec);
+    // A refusal by store.max_records_per_credential is an answer, not a failing store.
+    bool const answered = !ec || ec == errc::credential_limit;
+    metrics_.store(op, secs, answered);
+    if (answered) return ec;
     if (ec == errc::store_full)
         metrics_.store_failed(store_error::full);
     else if (ec == errc::not_owner)

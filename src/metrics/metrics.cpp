@@ -72,6 +72,12 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
         &counter(r, "idemgate_store_write_failures_total",
                  "Upstream ran but its response could not be stored (page on it).")
              .Add({});
+    auto& bo = counter(r, "idemgate_store_body_omitted_total",
+                       "Completed records stored without their body: too_large "
+                       "(idempotency.max_stored_body) or store_full (the store refused the "
+                       "full record; stored again without the body so it never runs twice).");
+    for (std::size_t i = 0; i < body_omitted_names.size(); ++i)
+        body_omitted_[i] = &bo.Add({{"reason", std::string(body_omitted_names[i])}});
     fail_open_ = &counter(r, "idemgate_fail_open_requests_total",
                           "Protected requests forwarded unprotected: store down, fail_open.")
                       .Add({});
@@ -87,6 +93,14 @@ metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
     gauge(r, "idemgate_build_info", "Build information; always 1.",
           {{"version", IDEMGATE_VERSION}, {"revision", IDEMGATE_REVISION}})
         .Set(1);
+}
+
+void metrics::track_store_usage() {
+    store_records_ = &gauge(*registry_, "idemgate_store_records",
+                            "Records the store holds (in progress and completed).");
+    store_bytes_ = &gauge(*registry_, "idemgate_store_bytes",
+                          "Estimated memory of the store's records, as store.memory.max_bytes "
+                          "counts it.");
 }
 
 void metrics::upstream(unsigned status, double seconds) noexcept {

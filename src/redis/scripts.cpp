@@ -14,12 +14,26 @@ namespace {
 // Redis TIME gives every gateway replica one clock. replicate_commands() lets Redis < 5 run
 // writes after TIME (effects replication; the default since Redis 5, a no-op in 7).
 
+// The credential bound (store.max_records_per_credential): KEYS[2], when given, is a sorted set
+// of the credential's scope hashes scored by when their record expires at the latest (claim
+// time + idempotency.ttl); ARGV[4] = the bound, ARGV[5] = ttl ms, ARGV[6] = the scope hash.
+// Only a new claim touches it; a replay stays one HMGET. In Redis Cluster both keys would need
+// one hash slot (they do not share a hash tag today).
 constexpr std::string_view begin_lua = R"lua(
 pcall(redis.replicate_commands)
 local v = redis.call('HMGET', KEYS[1], 'st', 'fp', 'cr', 'rs')
 if not v[1] then
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if KEYS[2] then
+    local max = tonumber(ARGV[4])
+    if redis.call('ZCARD', KEYS[2]) >= max then
+      redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+      if redis.call('ZCARD', KEYS[2]) >= max then return {'limit'} end
+    end
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), ARGV[6])
+    redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  end
   redis.call('HSET', KEYS[1], 'st', 'p', 'fp', ARGV[1], 'ow', ARGV[2], 'cr', now)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   return {'acquired', now}
@@ -38,10 +52,12 @@ redis.call('PEXPIREAT', KEYS[1], tonumber(v[3]) + tonumber(ARGV[3]))
 return 1
 )lua";
 
+// KEYS[2], ARGV[2]: the credential's set and the scope hash (see begin), when bounded.
 constexpr std::string_view release_lua = R"lua(
 local v = redis.call('HMGET', KEYS[1], 'st', 'ow')
 if v[1] ~= 'p' or v[2] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
+if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[2]) end
 return 1
 )lua";
 
@@ -86,8 +102,10 @@ script_set const& scripts() {
 }
 
 task<result<reply>> run_script(std::shared_ptr<connection> conn, script s, std::string key,
-                               std::vector<std::string> args, connection::time_point deadline) {
-    std::vector<std::string_view> argv{"EVALSHA", s.sha1, "1", key};
+                               std::vector<std::string> args, connection::time_point deadline,
+                               std::string key2) {
+    std::vector<std::string_view> argv{"EVALSHA", s.sha1, key2.empty() ? "1" : "2", key};
+    if (!key2.empty()) argv.push_back(key2);
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = co_await conn->execute(command(argv), deadline);
     if (!is_noscript(r)) co_return r;

@@ -71,6 +71,7 @@ struct gateway::impl {
     tcp::endpoint open_listeners();
     bool ready() const;
     bool store_up() const;
+    void before_scrape();
     task<void> accept_loop(worker& w);
     task<void> handle_signals();
     task<void> drain();
@@ -139,7 +140,8 @@ void gateway::impl::setup() {
     if (!t) throw std::runtime_error("upstream.url: not an http:// or https:// URL");
     target = *t;
     tls = proxy::make_tls_context(target, cfg.upstream.tls);
-    stores = store::make_factory(cfg.store, util::real_clock());
+    stores = store::make_factory(cfg.store, util::real_clock(), cfg.idempotency.ttl);
+    if (stores->held()) stats.track_store_usage(); // memory: records and bytes gauges
     auto const n = cfg.threads ? cfg.threads : util::usable_cpus();
     cap_connections(n);
     auto const tick = util::deadline_set::tick_for(
@@ -187,6 +189,12 @@ bool gateway::impl::ready() const {
     for (auto const& w : workers)
         if (!w->eng->upstream_usable()) return false;
     return cfg.store.on_unavailable == config::unavailable_mode::fail_open || store_up();
+}
+
+/// Gauges read from their source at scrape time (admin thread).
+void gateway::impl::before_scrape() {
+    stats.set_store_up(store_up());
+    if (auto const held = stores->held()) stats.set_store_usage(held->records, held->bytes);
 }
 
 bool gateway::impl::store_up() const {
@@ -275,8 +283,8 @@ int gateway::run() {
     if (!s.cfg.admin.listen.empty()) {
         s.admin_acceptor = listen_on(s.control, parse_listen(s.cfg.admin.listen), "admin.listen");
         admin_address = format_endpoint(s.admin_acceptor->local_endpoint());
-        s.admin_ctx = std::make_unique<admin::admin_context>(admin::admin_context{
-            s.stats, [&s] { return s.ready(); }, [&s] { s.stats.set_store_up(s.store_up()); }});
+        s.admin_ctx = std::make_unique<admin::admin_context>(
+            admin::admin_context{s.stats, [&s] { return s.ready(); }, [&s] { s.before_scrape(); }});
         net::co_spawn(s.control, admin::run_admin(*s.admin_acceptor, *s.admin_ctx), net::detached);
     }
     auto const report = [](std::exception_ptr e) {

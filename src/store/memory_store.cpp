@@ -2,11 +2,8 @@
 
 #include "idemgate/error.hpp"
 
-#include <openssl/rand.h>
-
-#include <array>
+#include <algorithm>
 #include <cstdint>
-#include <exception>
 #include <utility>
 
 namespace idemgate::store {
@@ -17,59 +14,42 @@ namespace {
 /// dead records shrinks without a background task (amortised O(log n) per record).
 constexpr std::size_t sweep_batch = 8;
 
-/// Rough per-record cost of the map node, the index node and the record's own fields.
-constexpr std::uint64_t record_overhead = 192;
+/// What one heap block of `n` bytes takes from glibc malloc: an 8-byte header, rounded up to
+/// 16, at least 32 (what malloc_usable_size shows; jemalloc's size classes are close).
+constexpr std::uint64_t heap_block(std::uint64_t n) noexcept {
+    return n == 0 ? 0 : std::max<std::uint64_t>(32, (n + 8 + 15) / 16 * 16);
+}
 
-std::uint64_t record_bytes(std::string const& key, record const& r) noexcept {
-    std::uint64_t n = record_overhead + key.size() + r.owner.size() + r.response.body.size();
-    for (auto const& [name, value] : r.response.headers) n += name.size() + value.size();
-    return n;
+/// The heap block of a std::string, none while it fits the small-string buffer.
+std::uint64_t heap_of(std::string const& s) noexcept {
+    return s.capacity() > 15 ? heap_block(s.capacity() + 1) : 0;
 }
 
 bool expired(std::int64_t expires_at_ms, std::int64_t now) noexcept {
     return expires_at_ms <= now;
 }
 
-/// A store never throws (store.hpp): an allocation failure becomes store_unavailable.
-template <class F>
-auto guarded(F const& f) noexcept -> decltype(f()) {
-    try {
-        return f();
-    } catch (std::exception const&) {
-        return decltype(f())(make_error_code(errc::store_unavailable));
-    }
-}
-
 } // namespace
 
-std::optional<owner_token> make_owner_token() {
-    // 64 random bits drawn once per thread, then a counter: unique across threads, processes
-    // and replicas without a RAND_bytes call (and its getpid fork check) on every request.
-    struct source {
-        std::uint64_t prefix = 0;
-        std::uint64_t next = 0;
-        bool seeded = false;
-    };
-    thread_local source src;
-    if (!src.seeded) {
-        std::array<unsigned char, 8> raw{};
-        if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) return std::nullopt;
-        for (unsigned char const b : raw) src.prefix = (src.prefix << 8U) | b;
-        src.seeded = true;
-    }
-    static constexpr char digits[] = "0123456789abcdef";
-    owner_token token(32, '0');
-    std::array<std::uint64_t, 2> const parts{src.prefix, src.next++};
-    for (std::size_t p = 0; p < 2; ++p) {
-        for (std::size_t i = 0; i < 16; ++i) {
-            token[p * 16 + i] = digits[(parts[p] >> (60U - 4U * i)) & 0x0FU];
-        }
-    }
-    return token;
+std::uint64_t memory_db::record_bytes(std::string const& key, record const& r) noexcept {
+    // Issue 9 §5: max_bytes must bound RSS, so count every block a record holds: its node in
+    // the map (the value, the next pointer and the cached hash) and a bucket or two, its node
+    // in the expiry index (a red-black node: colour and three pointers), the shared record
+    // with its control block, and each string and vector that spills to the heap.
+    constexpr std::uint64_t fixed =
+        heap_block(sizeof(entry_map::value_type) + 2 * sizeof(void*)) + 2 * sizeof(void*) +
+        heap_block(4 * sizeof(void*) + sizeof(expiry_index::value_type)) +
+        heap_block(2 * sizeof(long) + sizeof(record));
+    std::uint64_t n = fixed + heap_of(key) + heap_of(r.owner) + heap_of(r.response.body);
+    auto const& headers = r.response.headers;
+    n += heap_block(headers.capacity() * sizeof(header_list::value_type));
+    for (auto const& [name, value] : headers) n += heap_of(name) + heap_of(value);
+    return n;
 }
 
-memory_db::memory_db(config::memory_store_config const& cfg, util::clock const& clk)
-    : cfg_(cfg), clock_(clk) {}
+memory_db::memory_db(config::memory_store_config const& cfg, util::clock const& clk,
+                     credential_bound bound)
+    : cfg_(cfg), bound_(bound), clock_(clk) {}
 
 result<begin_result> memory_db::begin(scope_key const& key, fingerprint const& fp,
                                       std::chrono::milliseconds lock_ttl, owner_token new_owner) {
@@ -104,9 +84,18 @@ result<begin_result> memory_db::acquire(scope_key const& key, fingerprint const&
     rec->owner = owner;
     rec->created_ms = now;
     auto const size = record_bytes(key.hash, *rec);
+    bool const bounded = bound_.max_records != 0 && !key.credential.empty();
+    if (bounded && credential_full(key.credential, now)) {
+        return make_error_code(errc::credential_limit);
+    }
     if (!make_room(now, 1, size)) return make_error_code(errc::store_full);
 
     auto const [it, inserted] = entries_.try_emplace(key.hash);
+    if (bounded) {
+        auto& count = *per_credential_.try_emplace(key.credential, 0).first;
+        ++count.second;
+        it->second.credential = &count;
+    }
     it->second.rec = std::move(rec);
     it->second.bytes = size;
     it->second.expires_at_ms = now + lock_ttl.count();
@@ -125,6 +114,9 @@ error_code memory_db::complete(scope_key const& key, owner_token const& owner,
     auto done = std::make_shared<record>();
     done->state = record_state::completed;
     done->response = std::move(response);
+    // Kept for up to a day: give back what the upstream read reserved beyond the bytes.
+    done->response.body.shrink_to_fit();
+    done->response.headers.shrink_to_fit();
 
     std::lock_guard const lock(mutex_);
     auto const now = clock_.now_ms();
@@ -142,7 +134,10 @@ error_code memory_db::complete(scope_key const& key, owner_token const& owner,
     }
     auto const size = record_bytes(key.hash, *done);
     auto const grow = size > it->second.bytes ? size - it->second.bytes : 0;
-    if (!make_room(now, 0, grow)) return errc::store_full;
+    // A record without its body is the engine's fallback after store_full (contract §7):
+    // refusing it too would leave the claim to expire and a retry to run the operation again,
+    // so it may overshoot max_bytes by its headers; begin refuses new claims until it shrinks.
+    if (!make_room(now, 0, grow) && !done->response.body_omitted) return errc::store_full;
     bytes_ = bytes_ - it->second.bytes + size;
     it->second.bytes = size;
     it->second.rec = std::move(done);
@@ -198,6 +193,9 @@ memory_db::entry_map::iterator memory_db::find_owned(std::string const& key,
 }
 
 void memory_db::erase(entry_map::iterator it) {
+    if (auto* count = it->second.credential; count && --count->second == 0) {
+        per_credential_.erase(per_credential_.find(count->first)); // found before it goes
+    }
     by_expiry_.erase(it->second.by_expiry);
     bytes_ -= it->second.bytes;
     entries_.erase(it);
@@ -227,34 +225,21 @@ bool memory_db::make_room(std::int64_t now, std::uint64_t extra_records,
     return fits(extra_records, extra_bytes);
 }
 
+bool memory_db::credential_full(std::string const& credential, std::int64_t now) {
+    auto const at_bound = [&] {
+        auto const it = per_credential_.find(credential);
+        return it != per_credential_.end() && it->second >= bound_.max_records;
+    };
+    if (!at_bound()) return false;
+    // Expired records still count until swept: drop them all (each once, amortised) and look
+    // again, as the redis backend does with ZREMRANGEBYSCORE.
+    sweep(now, entries_.size());
+    return at_bound();
+}
+
 bool memory_db::fits(std::uint64_t extra_records, std::uint64_t extra_bytes) const noexcept {
     return entries_.size() + extra_records <= cfg_.max_records &&
            bytes_ + extra_bytes <= cfg_.max_bytes.bytes;
-}
-
-memory_store::memory_store(std::shared_ptr<memory_db> db) : db_(std::move(db)) {}
-
-task<result<begin_result>> memory_store::begin(scope_key key, fingerprint fp,
-                                               std::chrono::milliseconds lock_ttl) {
-    co_return guarded([&]() -> result<begin_result> {
-        auto owner = make_owner_token();
-        if (!owner) return make_error_code(errc::store_unavailable);
-        return db_->begin(key, fp, lock_ttl, std::move(*owner));
-    });
-}
-
-task<error_code> memory_store::complete(scope_key key, owner_token owner, stored_response response,
-                                        std::chrono::milliseconds ttl) {
-    co_return guarded([&] { return db_->complete(key, owner, std::move(response), ttl); });
-}
-
-task<error_code> memory_store::release(scope_key key, owner_token owner) {
-    co_return guarded([&] { return db_->release(key, owner); });
-}
-
-task<error_code> memory_store::renew(scope_key key, owner_token owner,
-                                     std::chrono::milliseconds lock_ttl) {
-    co_return guarded([&] { return db_->renew(key, owner, lock_ttl); });
 }
 
 } // namespace idemgate::store

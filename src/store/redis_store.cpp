@@ -77,8 +77,14 @@ result<begin_result> parse_begin(reply const& r, fingerprint const& fp, owner_to
     if (kind == "acquired") return begin_result{begin_kind::acquired, std::move(owner), {}};
     if (kind == "mismatch") return begin_result{begin_kind::fingerprint_mismatch, {}, {}};
     if (kind == "in_progress") return begin_result{begin_kind::in_progress, {}, {}};
+    if (kind == "limit") return make_error_code(errc::credential_limit);
     if (kind == "replay" && r.elements.size() == 3) return replay_of(r, fp);
     return unexpected(r, "begin");
+}
+
+/// `-OOM ...`: the server is at maxmemory under noeviction and refused a write.
+bool is_oom(reply const& r) noexcept {
+    return r.is_error() && std::string_view(r.str).starts_with("OOM");
 }
 
 /// The owner-checked scripts answer 1 (done) or 0 (not the owner).
@@ -91,9 +97,10 @@ error_code owner_result(result<reply> const& r, std::string_view step) {
 } // namespace
 
 redis_store::redis_store(net::any_io_executor ex, config::redis_store_config const& cfg,
-                         std::shared_ptr<redis::connection_config const> conn)
+                         std::shared_ptr<redis::connection_config const> conn,
+                         credential_bound bound)
     : key_prefix_(cfg.key_prefix), command_timeout_(cfg.command_timeout),
-      wait_replicas_(cfg.wait_replicas), wait_timeout_(cfg.wait_timeout) {
+      wait_replicas_(cfg.wait_replicas), bound_(bound), wait_timeout_(cfg.wait_timeout) {
     auto const n = std::max<std::uint32_t>(cfg.pool_size, 1);
     conns_.reserve(n);
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -121,6 +128,11 @@ std::string redis_store::key_of(scope_key const& key) const {
     return key_prefix_ + "{" + key.hash + "}";
 }
 
+std::string redis_store::credential_key_of(scope_key const& key) const {
+    if (key.credential.empty() || bound_.max_records == 0) return {};
+    return key_prefix_ + "cred:" + key.credential;
+}
+
 std::shared_ptr<redis::connection> redis_store::pick() {
     // Round-robin over usable connections; none usable: fail fast (the loops reconnect).
     for (std::size_t i = 0; i < conns_.size(); ++i) {
@@ -141,21 +153,26 @@ task<result<begin_result>> redis_store::begin(scope_key key, fingerprint fp,
     auto conn = pick();
     auto owner = make_owner_token();
     if (!conn || !owner) co_return unavailable();
-    auto k = key_of(key);
     // Arguments as named locals: GCC 12 cannot keep an initializer_list across co_await.
     std::vector<std::string> args{hex_of(fp), *owner, positive_ms(lock_ttl)};
-    auto r =
-        co_await redis::run_script(conn, redis::scripts().begin, k, std::move(args), deadline());
+    auto cred = credential_key_of(key);
+    if (!cred.empty()) {
+        args.push_back(std::to_string(bound_.max_records));
+        args.push_back(positive_ms(bound_.record_ttl));
+        args.push_back(key.hash);
+    }
+    auto r = co_await redis::run_script(conn, redis::scripts().begin, key_of(key), std::move(args),
+                                        deadline(), std::move(cred));
     if (!r) co_return r.error();
     auto out = parse_begin(*r, fp, std::move(*owner));
     if (out && out->kind == begin_kind::acquired && wait_replicas_ > 0) {
-        co_return co_await confirm_replicas(std::move(conn), std::move(k), std::move(*out));
+        co_return co_await confirm_replicas(std::move(conn), std::move(key), std::move(*out));
     }
     co_return out;
 }
 
 task<result<begin_result>> redis_store::confirm_replicas(std::shared_ptr<redis::connection> conn,
-                                                         std::string key, begin_result acquired) {
+                                                         scope_key key, begin_result acquired) {
     // WAIT on the claiming connection covers every write it made so far, the claim included.
     auto const n = std::to_string(wait_replicas_);
     auto const until = std::chrono::steady_clock::now() + wait_timeout_ + command_timeout_;
@@ -169,10 +186,7 @@ task<result<begin_result>> redis_store::confirm_replicas(std::shared_ptr<redis::
                    {"wanted", wait_replicas_}});
     }
     // Give the claim back so that a retry is not held off by a lock nobody will use.
-    std::vector<std::string> args{acquired.owner};
-    auto const rel = co_await redis::run_script(conn, redis::scripts().release, std::move(key),
-                                                std::move(args), deadline());
-    (void)owner_result(rel, "release");
+    (void)co_await owner_step(true, std::move(key), std::move(acquired.owner), {}, std::move(conn));
     co_return unavailable();
 }
 
@@ -187,6 +201,13 @@ task<error_code> redis_store::complete(scope_key key, owner_token owner, stored_
     std::vector<std::string> args{std::move(owner), encode(rec), std::to_string(ttl.count())};
     auto r = co_await redis::run_script(conn, redis::scripts().complete, key_of(key),
                                         std::move(args), deadline());
+    // Contract §7: -OOM refused this record for its size; the caller completes it again
+    // without the body rather than leave the claim to expire (and the operation to run twice).
+    // A -OOM on begin stays store_unavailable: nothing ran yet, 503 before the upstream.
+    if (r && is_oom(*r)) {
+        log::warn("redis refused a completed record (OOM)", {{"error", r->str}});
+        co_return make_error_code(errc::store_full);
+    }
     co_return owner_result(r, "complete");
 }
 
@@ -200,13 +221,18 @@ task<error_code> redis_store::renew(scope_key key, owner_token owner,
 }
 
 task<error_code> redis_store::owner_step(bool release, scope_key key, owner_token owner,
-                                         std::chrono::milliseconds lock_ttl) {
-    auto conn = pick();
+                                         std::chrono::milliseconds lock_ttl,
+                                         std::shared_ptr<redis::connection> conn) {
+    if (!conn) conn = pick();
     if (!conn) co_return unavailable();
     std::vector<std::string> args{std::move(owner)};
     if (!release) args.push_back(positive_ms(lock_ttl));
+    // A released claim no longer counts against its credential (see scripts.cpp).
+    std::string cred = release ? credential_key_of(key) : std::string{};
+    if (!cred.empty()) args.push_back(key.hash);
     auto const& s = release ? redis::scripts().release : redis::scripts().renew;
-    auto r = co_await redis::run_script(conn, s, key_of(key), std::move(args), deadline());
+    auto r = co_await redis::run_script(conn, s, key_of(key), std::move(args), deadline(),
+                                        std::move(cred));
     co_return owner_result(r, s.name);
 }
 

@@ -1,6 +1,7 @@
 // What the Redis store holds (contract §2, docs/redis.md "Record layout"): after protected
 // requests, a scan of every key and value finds no API key and no Authorization value in
-// clear, and every key is `<key_prefix>{<64 hex>}`.
+// clear, and every key is `<key_prefix>{<64 hex>}` (a record) or `<key_prefix>cred:<64 hex>`
+// (a credential's set, store.max_records_per_credential).
 #include "replica_fixture.hpp"
 
 #include <regex>
@@ -102,20 +103,24 @@ TEST_F(redis_contents, no_api_key_or_authorization_value_is_stored_in_clear) {
     start_replica();
     send_protected_requests();
     auto const keys = scan_everything();
-    ASSERT_EQ(keys.size(), 3U) << "one record per scope";
+    ASSERT_EQ(keys.size(), 5U) << "one record per scope, one set per credential (2)";
     expect_no_secret(keys, all_secrets());
+    std::size_t records = 0;
     for (auto const& k : keys) {
+        if (k.type == "zset") continue; // the credential's set: scope hashes only
         EXPECT_EQ(k.type, "hash") << k.name;
+        ++records;
         // Sanity: the scan did read the records (the stored response body is in them).
         EXPECT_NE(k.contents.find("obj_"), std::string::npos) << k.name;
     }
+    EXPECT_EQ(records, 3U);
 }
 
 TEST_F(redis_contents, the_request_body_is_not_stored_only_its_fingerprint) {
     start_replica();
     send_protected_requests();
     auto const keys = scan_everything();
-    ASSERT_EQ(keys.size(), 3U);
+    ASSERT_EQ(keys.size(), 5U); // 3 records, 2 credential sets
     expect_no_secret(keys, {body_marker});
 }
 
@@ -124,8 +129,8 @@ TEST_F(redis_contents, every_key_is_the_prefix_and_a_hash_tag_of_64_hex_characte
     start_replica();
     send_protected_requests();
     auto const keys = scan_everything();
-    ASSERT_EQ(keys.size(), 3U);
-    std::regex const shape(R"(acme:idem:\{[0-9a-f]{64}\})");
+    ASSERT_EQ(keys.size(), 5U);
+    std::regex const shape(R"(acme:idem:(\{[0-9a-f]{64}\}|cred:[0-9a-f]{64}))");
     for (auto const& k : keys) EXPECT_TRUE(std::regex_match(k.name, shape)) << k.name;
 }
 
@@ -133,7 +138,7 @@ TEST_F(redis_contents, with_a_scope_secret_neither_the_api_key_nor_the_secret_is
     start_replica(gateway_config{}.set("idempotency.scope_secret", "\"hmac_SECRET_k3y\""));
     send_protected_requests();
     auto const keys = scan_everything();
-    ASSERT_EQ(keys.size(), 3U);
+    ASSERT_EQ(keys.size(), 5U); // 3 records, 2 credential sets
     auto secrets = all_secrets();
     secrets.emplace_back("hmac_SECRET_k3y");
     expect_no_secret(keys, secrets);
@@ -150,7 +155,7 @@ TEST_F(redis_contents, a_scope_secret_changes_every_store_key) {
     start_replica(gateway_config{}.set("idempotency.scope_secret", "\"hmac_SECRET_k3y\""));
     send_protected_requests();
     auto const keyed = scan_everything();
-    ASSERT_EQ(keyed.size(), 3U);
+    ASSERT_EQ(keyed.size(), 5U);
     for (auto const& k : keyed) EXPECT_EQ(plain.count(k.name), 0U) << k.name;
 }
 

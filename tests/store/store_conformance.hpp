@@ -24,8 +24,10 @@ namespace idemgate::test {
 /// A backend under test.
 struct store_backend {
     std::string name; // gtest param name: [A-Za-z0-9_]
-    /// Builds a factory whose stores take time from `clk`.
-    std::function<std::unique_ptr<store::factory>(util::clock const&)> make_factory;
+    /// Builds a factory whose stores take time from `clk`, from `cfg` with the backend's own
+    /// settings (backend, address) filled in.
+    std::function<std::unique_ptr<store::factory>(util::clock const&, config::store_config cfg)>
+        make_factory;
     /// Expiry runs on a clock the test cannot drive: real_clock() is injected and pass_time()
     /// sleeps.
     bool real_time = false;
@@ -60,11 +62,35 @@ inline task<void> tally_begin(store::store* s, store::scope_key key, store::fing
 class store_conformance : public ::testing::TestWithParam<store_backend> {
 protected:
     void SetUp() override {
-        factory_ = GetParam().make_factory(clock());
+        factory_ = GetParam().make_factory(clock(), config::store_config{});
         factory_->start();
         store_ = factory_->make(ioc_.get_executor());
         std::random_device rd;
         nonce_ = std::to_string(rd()) + "-" + std::to_string(rd());
+    }
+
+    /// Replaces the store under test with one of the same backend whose credentials may hold
+    /// `max` records each (store.max_records_per_credential).
+    void use_credential_bound(std::uint64_t max) {
+        config::store_config cfg;
+        cfg.max_records_per_credential = max;
+        bounded_factory_ = GetParam().make_factory(clock(), cfg);
+        bounded_factory_->start();
+        bounded_store_ = bounded_factory_->make(ioc_.get_executor());
+        std::swap(store_, bounded_store_); // the first store stays alive, unused
+    }
+
+    /// Stores go before the factories that made them (use_credential_bound swaps them).
+    void TearDown() override {
+        store_.reset();
+        bounded_store_.reset();
+    }
+
+    /// key(name) of the credential (hashed API key) named `who`.
+    store::scope_key key_of(std::string const& who, std::string const& name) const {
+        auto k = key(who + "/" + name);
+        k.credential = key("credential/" + who).hash;
+        return k;
     }
 
     util::clock const& clock() const { return GetParam().real_time ? util::real_clock() : manual_; }
@@ -173,6 +199,8 @@ protected:
     net::io_context ioc_;
     std::unique_ptr<store::factory> factory_; // destroyed after the store it made
     std::unique_ptr<store::store> store_;
+    std::unique_ptr<store::factory> bounded_factory_; // use_credential_bound()
+    std::unique_ptr<store::store> bounded_store_;     // destroyed before bounded_factory_
     std::string nonce_;
 };
 

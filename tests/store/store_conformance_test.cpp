@@ -204,6 +204,54 @@ TEST_P(store_conformance, scopes_are_independent) {
     EXPECT_EQ(begin(key("b"), fp(2)).kind, begin_kind::acquired);
 }
 
+TEST_P(store_conformance, a_credential_at_its_bound_cannot_claim_a_new_scope) {
+    use_credential_bound(3);
+    for (auto const* name : {"a", "b", "c"})
+        ASSERT_EQ(begin(key_of("alice", name), fp(1)).kind, begin_kind::acquired) << name;
+    auto const refused = run_task(ioc_, store_->begin(key_of("alice", "d"), fp(1), 60s));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), errc::credential_limit);
+    // Another credential is not affected; a refused scope was not claimed.
+    EXPECT_EQ(begin(key_of("bob", "d"), fp(1)).kind, begin_kind::acquired);
+    auto const again = run_task(ioc_, store_->begin(key_of("alice", "d"), fp(1), 60s));
+    EXPECT_FALSE(again);
+}
+
+TEST_P(store_conformance, completed_records_count_against_the_credential_bound) {
+    use_credential_bound(2);
+    for (auto const* name : {"a", "b"}) {
+        auto const a = begin(key_of("alice", name), fp(1));
+        ASSERT_EQ(complete(key_of("alice", name), a.owner, sample_response()), error_code{});
+    }
+    auto const refused = run_task(ioc_, store_->begin(key_of("alice", "c"), fp(1), 60s));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), errc::credential_limit);
+}
+
+TEST_P(store_conformance, a_released_claim_frees_a_slot_of_its_credential) {
+    use_credential_bound(2);
+    auto const a = begin(key_of("alice", "a"), fp(1));
+    ASSERT_EQ(begin(key_of("alice", "b"), fp(1)).kind, begin_kind::acquired);
+    ASSERT_FALSE(run_task(ioc_, store_->begin(key_of("alice", "c"), fp(1), 60s)));
+    ASSERT_EQ(release(key_of("alice", "a"), a.owner), error_code{});
+    EXPECT_EQ(begin(key_of("alice", "c"), fp(1)).kind, begin_kind::acquired);
+    EXPECT_FALSE(run_task(ioc_, store_->begin(key_of("alice", "a"), fp(1), 60s)));
+}
+
+TEST_P(store_conformance, existing_records_are_still_answered_at_the_credential_bound) {
+    use_credential_bound(2);
+    auto const a = begin(key_of("alice", "a"), fp(1));
+    ASSERT_EQ(complete(key_of("alice", "a"), a.owner, sample_response()), error_code{});
+    ASSERT_EQ(begin(key_of("alice", "b"), fp(1)).kind, begin_kind::acquired);
+    auto const replay = begin(key_of("alice", "a"), fp(1));
+    EXPECT_EQ(replay.kind, begin_kind::replay);
+    ASSERT_TRUE(replay.existing.has_value());
+    EXPECT_EQ(replay.existing->response, sample_response());
+    EXPECT_EQ(begin(key_of("alice", "a"), fp(2)).kind, begin_kind::fingerprint_mismatch);
+    EXPECT_EQ(begin(key_of("alice", "b"), fp(1)).kind, begin_kind::in_progress);
+    EXPECT_EQ(begin(key_of("alice", "b"), fp(2)).kind, begin_kind::fingerprint_mismatch);
+}
+
 TEST_P(store_conformance, sixteen_concurrent_begins_on_four_threads_acquire_exactly_once) {
     for (int round = 0; round < 5; ++round) { // a few rounds: one race is easy to win by luck
         begin_tally t;
@@ -224,15 +272,13 @@ std::string shared_redis_url(); // tests/support/redis_server.hpp: one server fo
 std::vector<store_backend> store_backends() {
     std::vector<store_backend> all;
     all.push_back({"memory",
-                   [](util::clock const& clk) {
-                       config::store_config cfg;
+                   [](util::clock const& clk, config::store_config cfg) {
                        cfg.backend = config::store_backend::memory;
                        return store::make_factory(cfg, clk);
                    },
                    /*real_time=*/false});
     all.push_back({"redis",
-                   [](util::clock const& clk) {
-                       config::store_config cfg;
+                   [](util::clock const& clk, config::store_config cfg) {
                        cfg.backend = config::store_backend::redis;
                        cfg.redis.url = shared_redis_url(); // tests/support/redis_server.hpp
                        return store::make_factory(cfg, clk);

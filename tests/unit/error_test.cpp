@@ -39,6 +39,7 @@ row const contract_rows[] = {
     {errc::method_not_allowed, 405, "method_not_allowed"},
     {errc::coding_unsupported, 501, "not_implemented"},
     {errc::overloaded, 503, "overloaded"}, // issue 9: limits.max_inflight, max_buffered_bytes
+    {errc::credential_limit, 429, "idempotency_key_limit_reached"},
     {errc::ok, 500, "internal_error"},
     {errc::not_owner, 500, "internal_error"},
 };

@@ -27,7 +27,7 @@ struct limits_config {
     byte_size max_request_body{10 * 1024 * 1024};
     std::uint32_t max_connections = 10000; // capped at start by the fd limit (RLIMIT_NOFILE)
     underscores_mode headers_with_underscores = underscores_mode::drop; // nginx's default
-    std::uint32_t max_inflight = 10000;    // requests handled at once, process-wide -> 503
+    std::uint32_t max_inflight = 10000; // requests handled at once, process-wide -> 503
     /// Request and response body bytes held by all sessions at once -> 503 + Retry-After.
     byte_size max_buffered_bytes{512 * 1024 * 1024};
 };
@@ -72,6 +72,9 @@ struct redis_store_config {
 struct store_config {
     store_backend backend = store_backend::memory;
     unavailable_mode on_unavailable = unavailable_mode::fail_closed;
+    /// Live records one credential (API key) may hold; beyond it a new claim gets 429, so one
+    /// client cannot fill the store for every tenant (issue 9).
+    std::uint64_t max_records_per_credential = 100'000;
     memory_store_config memory;
     redis_store_config redis;
 };
@@ -84,7 +87,7 @@ struct idempotency_config {
     concurrent_mode concurrent = concurrent_mode::reject;
     duration wait_timeout = 10s;
     fingerprint_mode fingerprint = fingerprint_mode::body;
-    std::vector<unsigned> no_store_statuses{408, 429, 502, 503, 504};
+    std::vector<unsigned> no_store_statuses{401, 403, 408, 429, 502, 503, 504};
     byte_size max_stored_body{4 * 1024 * 1024};
     std::uint32_t max_key_length = 255;
     std::string account_header = "Chronapilot-Account";

@@ -26,6 +26,9 @@ inline constexpr std::array<std::string_view, 3> store_error_names{"unavailable"
 enum class upstream_error : std::size_t { connect, timeout, broken };
 inline constexpr std::array<std::string_view, 3> upstream_error_names{"connect", "timeout",
                                                                       "broken"};
+/// Why a completed record was stored without its body (the client still got it in full).
+enum class body_omitted : std::size_t { too_large, store_full };
+inline constexpr std::array<std::string_view, 2> body_omitted_names{"too_large", "store_full"};
 enum class http_error : std::size_t {
     header_too_large,
     body_too_large,
@@ -57,6 +60,9 @@ public:
         store_errors_[static_cast<std::size_t>(kind)]->Increment();
     }
     void store_write_failure() noexcept { store_write_failures_->Increment(); }
+    void stored_without_body(body_omitted reason) noexcept {
+        body_omitted_[static_cast<std::size_t>(reason)]->Increment();
+    }
     void stored_response(std::size_t bytes) noexcept {
         stored_bytes_->observe(static_cast<double>(bytes));
     }
@@ -75,6 +81,14 @@ public:
     void connection_closed() noexcept { active_->Decrement(); }
     void connection_rejected() noexcept { rejected_->Increment(); }
     void set_store_up(bool up) noexcept { store_up_->Set(up ? 1.0 : 0.0); }
+    /// Registers idemgate_store_records and idemgate_store_bytes; at startup, for a backend
+    /// that can tell (memory). Without it they are not exported.
+    void track_store_usage();
+    /// Before a scrape; a no-op unless track_store_usage() was called.
+    void set_store_usage(std::uint64_t records, std::uint64_t bytes) noexcept {
+        if (store_records_) store_records_->Set(static_cast<double>(records));
+        if (store_bytes_) store_bytes_->Set(static_cast<double>(bytes));
+    }
 
     /// Prometheus text exposition format 0.0.4, with process_* metrics read from /proc.
     std::string serialize() const;
@@ -95,12 +109,15 @@ private:
     std::unique_ptr<histogram> stored_bytes_;
     prometheus::Counter* replayed_bytes_ = nullptr;
     prometheus::Counter* store_write_failures_ = nullptr;
+    std::array<prometheus::Counter*, 2> body_omitted_{};
     prometheus::Counter* fail_open_ = nullptr;
     prometheus::Counter* accepted_ = nullptr;
     prometheus::Counter* rejected_ = nullptr;
     prometheus::Gauge* active_ = nullptr;
     prometheus::Gauge* inflight_ = nullptr;
     prometheus::Gauge* store_up_ = nullptr;
+    prometheus::Gauge* store_records_ = nullptr;
+    prometheus::Gauge* store_bytes_ = nullptr;
 };
 
 } // namespace idemgate::metrics

@@ -1,6 +1,7 @@
 #pragma once
 // The Lua scripts behind the store (docs/redis.md), called by SHA1 with EVALSHA. Each touches
-// one key, passed in KEYS[1], so the record stays in one Redis Cluster slot.
+// one record, passed in KEYS[1]; begin and release may also touch the credential's set
+// (KEYS[2], store.max_records_per_credential), which Redis Cluster would need in that slot.
 #include "idemgate/net.hpp"
 #include "idemgate/redis/connection.hpp"
 #include "idemgate/redis/resp.hpp"
@@ -19,10 +20,11 @@ struct script {
 };
 
 /// The four scripts of the store. ARGV and replies:
-/// - begin(fp_hex, owner, lock_ttl_ms) → {"acquired", created_ms} | {"mismatch"} |
-///   {"in_progress"} | {"replay", encoded_response, created_ms}
+/// - begin(fp_hex, owner, lock_ttl_ms[, max_per_credential, ttl_ms, scope_hash]) →
+///   {"acquired", created_ms} | {"mismatch"} | {"in_progress"} |
+///   {"replay", encoded_response, created_ms} | {"limit"} (the credential's bound reached)
 /// - complete(owner, encoded_response, ttl_ms) → 1 | 0 (not the owner)
-/// - release(owner) → 1 | 0
+/// - release(owner[, scope_hash]) → 1 | 0
 /// - renew(owner, lock_ttl_ms) → 1 | 0
 struct script_set {
     script begin;
@@ -37,10 +39,12 @@ script_set const& scripts();
 /// Lower-case hex SHA1 of `text` (OpenSSL).
 std::string sha1_hex(std::string_view text);
 
-/// EVALSHA `s` with one key; on a NOSCRIPT error (the script did not run, e.g. after SCRIPT
+/// EVALSHA `s` with one key (two when `key2` is not empty: the credential's set of begin and
+/// release); on a NOSCRIPT error (the script did not run, e.g. after SCRIPT
 /// FLUSH or a failover) EVAL it once, which also caches it. Error replies other than NOSCRIPT
 /// are returned as values. Fails with errc::store_unavailable by `deadline`.
 task<result<reply>> run_script(std::shared_ptr<connection> conn, script s, std::string key,
-                               std::vector<std::string> args, connection::time_point deadline);
+                               std::vector<std::string> args, connection::time_point deadline,
+                               std::string key2 = {});
 
 } // namespace idemgate::redis

@@ -23,8 +23,10 @@ namespace idemgate::store {
 /// `max_bytes` would be exceeded after that, the call fails with errc::store_full.
 class memory_db {
 public:
-    /// `clk` must outlive the db.
-    memory_db(config::memory_store_config const& cfg, util::clock const& clk);
+    /// `clk` must outlive the db. `bound`: records per credential, counted exactly (its ttl
+    /// is the redis backend's concern).
+    memory_db(config::memory_store_config const& cfg, util::clock const& clk,
+              credential_bound bound = {});
     memory_db(memory_db const&) = delete;
     memory_db& operator=(memory_db const&) = delete;
 
@@ -43,19 +45,24 @@ public:
 
     /// Records held, including expired ones not yet evicted.
     std::size_t size() const;
-    /// Approximate bytes held (see record_bytes in memory_store.cpp).
+    /// Estimated heap bytes held by the records (record_bytes): what max_bytes bounds.
     std::uint64_t bytes() const;
 
 private:
     using expiry_index = std::multimap<std::int64_t, std::string const*>;
+    /// Live records per credential; an entry points at its count (nodes never move).
+    using credential_counts = std::unordered_map<std::string, std::uint64_t>;
     struct entry {
         std::shared_ptr<record const> rec; // shared so a replay copies it outside the mutex
         std::int64_t expires_at_ms = 0;
         std::uint64_t bytes = 0;
         expiry_index::iterator by_expiry;
+        credential_counts::value_type* credential = nullptr; // null: not bounded
     };
     using entry_map = std::unordered_map<std::string, entry>;
 
+    /// What a record takes from the heap, as max_bytes counts it (see memory_store.cpp).
+    static std::uint64_t record_bytes(std::string const& key, record const& r) noexcept;
     result<begin_result> acquire(scope_key const& key, fingerprint const& fp,
                                  std::chrono::milliseconds lock_ttl, owner_token owner,
                                  std::int64_t now);
@@ -67,13 +74,16 @@ private:
     void sweep(std::int64_t now, std::size_t max_entries);
     bool make_room(std::int64_t now, std::uint64_t extra_records, std::uint64_t extra_bytes);
     bool fits(std::uint64_t extra_records, std::uint64_t extra_bytes) const noexcept;
+    bool credential_full(std::string const& credential, std::int64_t now);
 
     config::memory_store_config const cfg_;
+    credential_bound const bound_;
     util::clock const& clock_;
     mutable std::mutex mutex_;
     entry_map entries_;
     expiry_index by_expiry_; // keys point into entries_ (node keys never move)
     std::uint64_t bytes_ = 0;
+    credential_counts per_credential_;
 };
 
 /// The store of one io_context over a shared memory_db. state() is always up.

@@ -16,7 +16,14 @@ using owner_token = std::string;
 
 /// Store key of a scope: `hex(SHA-256(scope tuple))`, 64 chars. Never holds an API key.
 struct scope_key {
+    scope_key() = default;
+    /// Not explicit: `{hash}` and `{hash, credential}` read as the aggregate this was.
+    scope_key(std::string h, std::string c = {}) : hash(std::move(h)), credential(std::move(c)) {}
+
     std::string hash;
+    /// The hashed API key of the scope (hex, as in the tuple), so that a store can bound the
+    /// records of one credential (store.max_records_per_credential); empty: not bounded.
+    std::string credential;
     friend bool operator==(scope_key const&, scope_key const&) = default;
 };
 
@@ -46,9 +53,9 @@ enum class begin_kind {
 struct record {
     record_state state = record_state::in_progress;
     fingerprint fp{};
-    owner_token owner;          // set while in progress
+    owner_token owner;           // set while in progress
     std::int64_t created_ms = 0; // first request's start (ms since epoch)
-    stored_response response;   // set when completed
+    stored_response response;    // set when completed
     friend bool operator==(record const&, record const&) = default;
 };
 

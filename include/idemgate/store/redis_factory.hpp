@@ -11,6 +11,6 @@ namespace idemgate::store {
 /// A factory of redis stores sharing `cfg` (defined in src/store/redis_factory.cpp). `clk` must
 /// outlive the factory and its stores.
 std::unique_ptr<factory> make_redis_factory(config::redis_store_config const& cfg,
-                                            util::clock const& clk);
+                                            util::clock const& clk, credential_bound bound = {});
 
 } // namespace idemgate::store

@@ -32,7 +32,7 @@ class redis_store final : public store {
 public:
     /// Connects in the background at once. `conn` from make_redis_connection_config(cfg).
     redis_store(net::any_io_executor ex, config::redis_store_config const& cfg,
-                std::shared_ptr<redis::connection_config const> conn);
+                std::shared_ptr<redis::connection_config const> conn, credential_bound bound = {});
     /// Same, building the connection config from `cfg` (throws like it).
     redis_store(net::any_io_executor ex, config::redis_store_config const& cfg);
     ~redis_store() override;
@@ -53,6 +53,9 @@ public:
     /// The Redis key of a scope: key_prefix + "{" + hash + "}" (the hash tag keeps a record
     /// in one cluster slot).
     std::string key_of(scope_key const& key) const;
+    /// The sorted set counting a credential's records: key_prefix + "cred:" + credential; ""
+    /// when the scope is not bounded (no credential or no bound).
+    std::string credential_key_of(scope_key const& key) const;
     /// The pool (tests: pipelining, write counts).
     std::vector<std::shared_ptr<redis::connection>> const& connections() const noexcept {
         return conns_;
@@ -62,13 +65,16 @@ private:
     std::shared_ptr<redis::connection> pick();
     std::chrono::steady_clock::time_point deadline() const;
     task<result<begin_result>> confirm_replicas(std::shared_ptr<redis::connection> conn,
-                                                std::string key, begin_result acquired);
+                                                scope_key key, begin_result acquired);
+    /// release or renew, on `conn` (the claiming connection) or a picked one when null.
     task<error_code> owner_step(bool release, scope_key key, owner_token owner,
-                                std::chrono::milliseconds lock_ttl);
+                                std::chrono::milliseconds lock_ttl,
+                                std::shared_ptr<redis::connection> conn = nullptr);
 
     std::string key_prefix_;
     std::chrono::milliseconds command_timeout_;
     std::uint32_t wait_replicas_;
+    credential_bound bound_;
     std::chrono::milliseconds wait_timeout_;
     std::vector<std::shared_ptr<redis::connection>> conns_; // fixed after construction
     std::size_t next_ = 0;

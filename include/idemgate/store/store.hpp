@@ -4,6 +4,7 @@
 #include "idemgate/store/record.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 namespace idemgate::store {
@@ -16,6 +17,13 @@ struct begin_result {
 
 enum class store_state { up, down };
 
+/// store.max_records_per_credential, as a backend applies it in begin (issue 9: one client
+/// must not fill the store for every tenant). Counted per scope_key::credential.
+struct credential_bound {
+    std::uint64_t max_records = 0;           // 0: unbounded
+    std::chrono::milliseconds record_ttl{0}; // idempotency.ttl: the longest a record lives
+};
+
 /// Each call is one atomic step (one round trip for redis). On failure it returns
 /// errc::store_unavailable (or store_full) within the command timeout; it never throws.
 /// An instance is used from the io_context it was made for (one per thread); backends share
@@ -25,7 +33,8 @@ public:
     virtual ~store() = default;
 
     /// Claims the scope or reports what holds it. `lock_ttl`: lifetime of a new in-progress
-    /// record. `now_ms` of the record comes from the store's clock.
+    /// record. `now_ms` of the record comes from the store's clock. errc::credential_limit when
+    /// a new record would exceed the credential_bound (an existing one is still reported).
     virtual task<result<begin_result>> begin(scope_key key, fingerprint fp,
                                              std::chrono::milliseconds lock_ttl) = 0;
 

@@ -53,6 +53,7 @@ TEST(parse_yaml, reads_every_key_of_the_full_fixture) {
     EXPECT_TRUE(c.upstream.tls.insecure_skip_verify);
     EXPECT_EQ(c.store.backend, store_backend::redis);
     EXPECT_EQ(c.store.on_unavailable, unavailable_mode::fail_open);
+    EXPECT_EQ(c.store.max_records_per_credential, 777U);
     EXPECT_EQ(c.store.memory.max_records, 5000u);
     EXPECT_EQ(c.store.memory.max_bytes.bytes, 64'000'000u);
     EXPECT_EQ(c.store.redis.url, "rediss://app:s3cret@redis.example.test:6380/2");

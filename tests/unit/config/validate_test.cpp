@@ -64,6 +64,15 @@ INSTANTIATE_TEST_SUITE_P(
             "redis_pool_0", [](config& c) { c.store.redis.pool_size = 0; },
             "store.redis.pool_size"),
         bad(
+            "per_credential_0", [](config& c) { c.store.max_records_per_credential = 0; },
+            "store.max_records_per_credential"),
+        good("per_credential_1e8",
+             [](config& c) { c.store.max_records_per_credential = 100'000'000; }),
+        bad(
+            "per_credential_over_1e8",
+            [](config& c) { c.store.max_records_per_credential = 100'000'001; },
+            "store.max_records_per_credential"),
+        bad(
             "lock_ttl_0", [](config& c) { c.idempotency.lock_ttl = 0ms; }, "idempotency.lock_ttl"),
         bad(
             "ttl_0", [](config& c) { c.idempotency.ttl = 0ms; }, "idempotency.ttl"),

@@ -10,7 +10,7 @@ namespace {
 
 TEST(on_response, releases_the_record_for_every_default_no_store_status) {
     config::idempotency_config const cfg;
-    for (unsigned const status : {408U, 429U, 502U, 503U, 504U}) {
+    for (unsigned const status : {401U, 403U, 408U, 429U, 502U, 503U, 504U}) {
         EXPECT_EQ(on_response(status, cfg), completion::release) << status;
     }
 }
@@ -18,7 +18,7 @@ TEST(on_response, releases_the_record_for_every_default_no_store_status) {
 TEST(on_response, stores_every_other_status_as_is) {
     config::idempotency_config const cfg;
     for (unsigned const status :
-         {200U, 201U, 204U, 302U, 400U, 401U, 404U, 409U, 422U, 500U, 501U, 505U}) {
+         {200U, 201U, 204U, 302U, 400U, 404U, 409U, 422U, 500U, 501U, 505U}) {
         EXPECT_EQ(on_response(status, cfg), completion::store) << status;
     }
 }

@@ -82,6 +82,20 @@ TEST(scope, never_contains_the_api_key) {
     }
 }
 
+TEST(scope, names_its_credential_by_the_api_key_hash_only) {
+    // store.max_records_per_credential counts records by this; it must never be the key itself.
+    for (auto const& secret : {std::string(), std::string("s3cret")}) {
+        scope_hasher const h(secret);
+        auto const a = h.make(api_key, "acct_1", "POST", "/v1/charges", "k1");
+        auto const b = h.make(api_key, "acct_2", "PATCH", "/v1/refunds", "k2");
+        EXPECT_EQ(a.credential, h.api_key_hash(api_key));
+        EXPECT_EQ(a.credential, b.credential);
+        EXPECT_NE(a.credential,
+                  h.make("sk_other", "acct_1", "POST", "/v1/charges", "k1").credential);
+        EXPECT_TRUE(is_lower_hex_64(a.credential));
+    }
+}
+
 TEST(scope, hashes_the_api_key_with_sha256_without_a_secret) {
     EXPECT_EQ(scope_hasher("").api_key_hash("abc"),
               "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

@@ -150,6 +150,25 @@ TEST_F(redis_store_failure_test, a_server_out_of_memory_under_noeviction_is_stor
     EXPECT_EQ(s.state(), store_state::up); // the server answers; it is just full
 }
 
+TEST_F(redis_store_failure_test, a_completion_refused_with_oom_is_store_full_and_writes_nothing) {
+    redis_server server;
+    auto& s = open(server);
+    auto const a = begin(key('a'));
+    ASSERT_TRUE(a);
+    // Small writes still fit; a 256 KiB record (its request buffer) does not: contract §7.
+    auto const used = std::stoull(server.info_field("memory", "used_memory"));
+    server.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+    server.command({"CONFIG", "SET", "maxmemory", std::to_string(used + 64 * 1024)});
+    stored_response big;
+    big.status = 201;
+    big.body.assign(256 * 1024, 'x');
+    EXPECT_EQ(test::run_task(ioc_, s.complete(key('a'), a->owner, std::move(big), 1h)),
+              errc::store_full);
+    auto const again = begin(key('a'));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->kind, begin_kind::in_progress); // the claim holds, nothing half-written
+}
+
 TEST(redis_factory, a_bad_url_is_rejected_at_start_up_without_echoing_the_password) {
     config::redis_store_config cfg;
     cfg.url = "redis://user:hunter2@host:notaport";

@@ -169,6 +169,38 @@ TEST(memory_factory, stores_made_by_one_factory_share_their_records) {
     EXPECT_EQ(c->kind, begin_kind::acquired); // a second factory is a second map
 }
 
+TEST(memory_factory, reports_the_records_and_bytes_it_holds_for_the_gauges) {
+    util::manual_clock clk;
+    auto const f = make_factory(config::store_config{}, clk);
+    net::io_context ioc;
+    auto const s = f->make(ioc.get_executor());
+    auto held = [&] { return f->held().value_or(usage{~0ULL, ~0ULL}); };
+    EXPECT_EQ(held().records, 0U);
+    EXPECT_EQ(held().bytes, 0U);
+
+    auto const a = run_task(ioc, s->begin(key(1), fp(), 60s));
+    auto const b = run_task(ioc, s->begin(key(2), fp(), 100ms));
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(held().records, 2U);
+    auto const claims = held().bytes;
+    // A claim costs more than its 64-char key and 32-char owner: nodes, record, allocations.
+    EXPECT_GE(claims, 2U * 400);
+
+    ASSERT_EQ(run_task(ioc, s->complete(key(1), a->owner, response_of(10'000), 24h)), error_code{});
+    EXPECT_EQ(held().records, 2U);
+    EXPECT_GE(held().bytes, claims + 10'000);
+
+    clk.advance(200ms); // key 2's claim expires; the next write sweeps it
+    ASSERT_TRUE(run_task(ioc, s->begin(key(3), fp(), 60s)));
+    EXPECT_EQ(held().records, 2U);
+    auto const c = run_task(ioc, s->begin(key(4), fp(), 60s));
+    ASSERT_TRUE(c);
+    auto const before_release = held();
+    EXPECT_EQ(run_task(ioc, s->release(key(4), c->owner)), error_code{});
+    EXPECT_EQ(held().records, before_release.records - 1);
+    EXPECT_LT(held().bytes, before_release.bytes);
+}
+
 TEST(owner_token, is_32_hex_chars_and_does_not_repeat) {
     std::set<owner_token> seen;
     for (int i = 0; i < 1000; ++i) {
