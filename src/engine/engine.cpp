@@ -233,7 +233,7 @@ task<void> engine::finish(claim const& c, proxy::upstream_result const& r) {
     } else {
         auto stored = to_stored(r.res.result_int(), proxy::fields_of(r.res), r.res.body(), icfg);
         if (stored.body_omitted) metrics_.stored_without_body(metrics::body_omitted::too_large);
-        e = co_await complete_or_omit_body(c, std::move(stored));
+        e = co_await complete_or_omit_body(c, r, std::move(stored));
     }
     if (e) {
         if (what == completion::store) metrics_.store_write_failure();
@@ -242,14 +242,16 @@ task<void> engine::finish(claim const& c, proxy::upstream_result const& r) {
     }
 }
 
-task<error_code> engine::complete_or_omit_body(claim const& c, store::stored_response stored) {
+task<error_code> engine::complete_or_omit_body(claim const& c, proxy::upstream_result const& r,
+                                               store::stored_response stored) {
     auto const& icfg = cfg_.idempotency;
-    if (stored.body_omitted)
-        co_return co_await store_.complete(c.key, c.owner, std::move(stored), icfg.ttl);
-    // Status and headers only, copied before the first attempt consumes `stored`.
-    store::stored_response const headers_only{stored.status, stored.headers, {}, true};
+    bool const omitted = stored.body_omitted;
     auto e = co_await store_.complete(c.key, c.owner, std::move(stored), icfg.ttl);
-    if (e != errc::store_full) co_return e;
+    if (e != errc::store_full || omitted) co_return e;
+    // Status and headers only, built again from the response (the first attempt consumed
+    // `stored`; a copy made up front would cost every completion its allocations).
+    auto headers_only = to_stored(r.res.result_int(), proxy::fields_of(r.res), {}, icfg);
+    headers_only.body_omitted = true;
     // Contract §7: the store refused the record for its size (Redis -OOM, memory store full).
     // Left in progress, the claim would expire and a retry would run the operation again;
     // the same record max_stored_body makes (status and headers, no body) prevents that.

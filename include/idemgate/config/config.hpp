@@ -74,7 +74,7 @@ struct store_config {
     unavailable_mode on_unavailable = unavailable_mode::fail_closed;
     /// Live records one credential (API key) may hold; beyond it a new claim gets 429, so one
     /// client cannot fill the store for every tenant (issue 9).
-    std::uint64_t max_records_per_credential = 100'000;
+    std::uint64_t max_records_per_credential = 1'000'000;
     memory_store_config memory;
     redis_store_config redis;
 };

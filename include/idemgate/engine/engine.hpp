@@ -51,7 +51,8 @@ private:
     task<handled> execute(request req, std::string const& peer, claim const& c);
     task<void> finish(claim const& c, proxy::upstream_result const& r);
     /// complete(), and once more without the body when the store refuses it as too big.
-    task<error_code> complete_or_omit_body(claim const& c, store::stored_response stored);
+    task<error_code> complete_or_omit_body(claim const& c, proxy::upstream_result const& r,
+                                           store::stored_response stored);
     task<proxy::upstream_result> send(request const& req, std::chrono::microseconds& took);
 
     config::config const& cfg_;
