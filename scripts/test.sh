@@ -34,7 +34,7 @@ else
 fi
 phase "manifest and benchmark checks"
 # What cannot run here is still checked: container/Kubernetes files and the benchmark code.
-scripts/check-manifests.sh build/idemgate
+scripts/check-manifests.py build/idemgate
 bench/check.sh
 [ "$sanitize" = 1 ] || exit 0
 

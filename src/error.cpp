@@ -65,8 +65,6 @@ error_info info_of(errc e) noexcept {
         return {429, "idempotency_key_limit_reached",
                 "This credential holds store.max_records_per_credential idempotency records; "
                 "retry when some expire."};
-    case errc::shutting_down:
-        return {503, "service_unavailable", "The gateway is shutting down."};
     case errc::overloaded:
         return {503, "overloaded", "The gateway is handling too much at once; retry later."};
     case errc::ok:

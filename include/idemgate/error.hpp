@@ -30,7 +30,6 @@ enum class errc {
     store_full,           // 503 idempotency_store_unavailable (memory cap reached)
     not_owner,            // store: the lock belongs to another request now
     credential_limit,     // 429 idempotency_key_limit_reached (store.max_records_per_credential)
-    shutting_down,        // 503 service_unavailable
     overloaded,           // 503 overloaded (limits.max_inflight, limits.max_buffered_bytes)
 };
 

@@ -74,9 +74,7 @@ task<void> run_admin(tcp_acceptor& acceptor, admin_context& ctx) {
             continue;
         }
         net::co_spawn(acceptor.get_executor(), serve(tcp_stream(std::move(sock)), ctx),
-                      [](std::exception_ptr e) {
-                          if (e) log::error("admin session failed");
-                      });
+                      log::on_failure{"admin session"});
     }
 }
 

@@ -32,7 +32,7 @@ lock_keeper::hold lock_keeper::keep(net::any_io_executor const& ex, store::scope
     if (!ticking_) {
         // Runs until the io_context stops: the gateway stops its workers after draining.
         ticking_ = true;
-        net::co_spawn(ex, tick(), net::detached);
+        net::co_spawn(ex, tick(), log::on_failure{"lock keeper"});
     }
     auto s = std::make_shared<slot>(slot{key, owner, steady_clock::now() + period_});
     slots_->push_back(std::move(s));
@@ -55,7 +55,8 @@ task<void> lock_keeper::tick() {
         // does not hold back the others.
         for (auto& s : due) {
             s->renewing = true;
-            net::co_spawn(timer.get_executor(), renew(std::move(s)), net::detached);
+            net::co_spawn(timer.get_executor(), renew(std::move(s)),
+                          log::on_failure{"lock renewal"});
         }
     }
 }

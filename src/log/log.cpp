@@ -17,10 +17,9 @@ bool json_format = true; // set once in setup(), before any thread starts
 std::string timestamp() {
     auto const now = std::chrono::system_clock::now();
     auto const secs = std::chrono::system_clock::to_time_t(now);
-    auto const ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        now.time_since_epoch())
-                        .count() %
-                    1000;
+    auto const ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[64];
@@ -46,7 +45,9 @@ void setup(config::log_config const& cfg) {
     spdlog::set_default_logger(logger);
 }
 
-bool enabled(spdlog::level::level_enum lvl) noexcept { return spdlog::should_log(lvl); }
+bool enabled(spdlog::level::level_enum lvl) noexcept {
+    return spdlog::should_log(lvl);
+}
 
 void event(spdlog::level::level_enum lvl, std::string_view msg, nlohmann::json fields) {
     if (!spdlog::should_log(lvl)) return;
@@ -54,8 +55,8 @@ void event(spdlog::level::level_enum lvl, std::string_view msg, nlohmann::json f
     std::string line;
     if (json_format) {
         nlohmann::ordered_json j{{"ts", timestamp()},
-                         {"level", std::string_view(level.data(), level.size())},
-                         {"msg", msg}};
+                                 {"level", std::string_view(level.data(), level.size())},
+                                 {"msg", msg}};
         if (fields.is_object())
             for (auto const& [k, v] : fields.items()) j[k] = v;
         line = dump(j);
@@ -64,10 +65,21 @@ void event(spdlog::level::level_enum lvl, std::string_view msg, nlohmann::json f
         line.append(" ").append(level.data(), level.size()).append(" ").append(msg);
         if (fields.is_object())
             for (auto const& [k, v] : fields.items())
-                line.append(" ").append(k).append("=").append(
-                    v.is_string() ? v.get<std::string>() : dump(v));
+                line.append(" ").append(k).append("=").append(v.is_string() ? v.get<std::string>()
+                                                                            : dump(v));
     }
     spdlog::log(lvl, "{}", line);
+}
+
+void failed(std::string_view task, std::exception_ptr const& e) noexcept {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (std::exception const& ex) {
+        error("task ended by an exception", {{"task", task}, {"what", ex.what()}});
+    } catch (...) {
+        error("task ended by an exception", {{"task", task}, {"what", "not a std::exception"}});
+    }
 }
 
 } // namespace idemgate::log

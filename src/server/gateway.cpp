@@ -228,7 +228,7 @@ task<void> gateway::impl::accept_loop(worker& w) {
         net::co_spawn(w.ioc, http_server::run_session(tcp_socket(std::move(sock)), *w.ctx),
                       [this](std::exception_ptr e) {
                           active.fetch_sub(1, std::memory_order_relaxed);
-                          if (e) log::error("session ended by an exception");
+                          log::failed("client session", e);
                       });
     }
 }
@@ -285,14 +285,12 @@ int gateway::run() {
         admin_address = format_endpoint(s.admin_acceptor->local_endpoint());
         s.admin_ctx = std::make_unique<admin::admin_context>(
             admin::admin_context{s.stats, [&s] { return s.ready(); }, [&s] { s.before_scrape(); }});
-        net::co_spawn(s.control, admin::run_admin(*s.admin_acceptor, *s.admin_ctx), net::detached);
+        net::co_spawn(s.control, admin::run_admin(*s.admin_acceptor, *s.admin_ctx),
+                      log::on_failure{"admin listener"});
     }
-    auto const report = [](std::exception_ptr e) {
-        if (e) log::error("task ended by an exception");
-    };
-    net::co_spawn(s.control, s.handle_signals(), report);
+    net::co_spawn(s.control, s.handle_signals(), log::on_failure{"signal handler"});
     for (auto& w : s.workers) {
-        net::co_spawn(w->ioc, s.accept_loop(*w), report);
+        net::co_spawn(w->ioc, s.accept_loop(*w), log::on_failure{"accept loop"});
         auto guard = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
             w->ioc.get_executor());
         w->thread = std::thread([&ioc = w->ioc, guard] { run_guarded(ioc); });

@@ -1,5 +1,7 @@
 #include "idemgate/util/deadlines.hpp"
 
+#include "idemgate/log/log.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -23,7 +25,7 @@ deadline_set::watch deadline_set::add(void* socket, void (*cancel)(void*) noexce
     slots_->push_back(slot{socket, cancel});
     if (!*ticking_) {
         *ticking_ = true;
-        net::co_spawn(ex_, run(slots_, ticking_, tick_), net::detached);
+        net::co_spawn(ex_, run(slots_, ticking_, tick_), log::on_failure{"deadline ticker"});
     }
     return watch{slots_, std::prev(slots_->end())};
 }

@@ -30,7 +30,6 @@ row const contract_rows[] = {
     {errc::store_full, 503, "idempotency_store_unavailable"},
     {errc::header_too_large, 431, "request_header_fields_too_large"},
     {errc::request_timeout, 408, "request_timeout"},
-    {errc::shutting_down, 503, "service_unavailable"},
     // contract §7: hostile input
     {errc::bad_framing, 400, "bad_request"},
     {errc::bad_target, 400, "bad_request"},

@@ -1,8 +1,8 @@
 #pragma once
 // Messages as they go on the wire: the head in one flat buffer, sent with the body in one
-// gather write. Beast's serializer walks a view of buffer sequences per field, which was
-// 4–8 % of the gateway's CPU on the proxy path (docs/benchmarks.md). Every message the
-// gateway writes is Content-Length framed or bodyless; chunked ones still go through Beast.
+// gather write — the bytes Beast's serializer writes, without its buffer sequence per field.
+// Every message the gateway writes is Content-Length framed or bodyless; chunked ones still
+// go through Beast.
 #include "idemgate/http/types.hpp"
 #include "idemgate/net.hpp"
 

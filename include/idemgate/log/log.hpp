@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/common.h>
 
+#include <exception>
 #include <string_view>
 
 namespace idemgate::log {
@@ -29,5 +30,15 @@ inline void warn(std::string_view msg, nlohmann::json fields = {}) {
 inline void error(std::string_view msg, nlohmann::json fields = {}) {
     event(spdlog::level::err, msg, std::move(fields));
 }
+
+/// Logs that `task` ended by the exception `e` (nothing when `e` is null), with its what().
+void failed(std::string_view task, std::exception_ptr const& e) noexcept;
+
+/// A co_spawn completion handler for work nobody awaits: an exception it ends with would
+/// otherwise vanish (architecture.md), so it is logged with its what().
+struct on_failure {
+    std::string_view task; // a literal: outlives the task
+    void operator()(std::exception_ptr const& e) const noexcept { failed(task, e); }
+};
 
 } // namespace idemgate::log

@@ -44,7 +44,6 @@ public:
     /// `req` must stay alive until the returned task completes.
     task<upstream_result> send(request const& req);
 
-    std::size_t idle_count() const noexcept { return idle_.size(); }
     upstream_target const& target() const noexcept { return target_; }
 
 private:

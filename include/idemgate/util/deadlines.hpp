@@ -1,8 +1,7 @@
 #pragma once
 // Coarse I/O deadlines for the sockets of one io_context: one periodic timer checks them
-// all, instead of a timer per operation. Beast's tcp_stream arms and cancels a timer around
-// every read and write, which cost up to six timerfd_settime system calls per proxied
-// request (docs/benchmarks.md); setting a deadline here is a store of a time point.
+// all, so that setting a deadline is a store of a time point rather than a timer armed and
+// cancelled (a system call each) around every read and write.
 
 #include "idemgate/net.hpp"
 

@@ -1,22 +1,20 @@
-#!/usr/bin/env bash
-# Checks the container and Kubernetes files in docker/ without a Docker engine (none runs on
-# the development machines or in CI): every YAML parses, the configurations they carry pass
-# `idemgate --check-config` with the environment they are given, the manifests agree with
-# each other and with the configuration (ports, probes, secrets, grace periods), and the
-# Dockerfile builds with CI's commands and installs the packages the binary links against.
-# Prints one line per check; exits 1 when any fails.
-#   scripts/check-manifests.sh [path/to/idemgate]    (default: build/idemgate)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-binary=${1:-build/idemgate}
-# Debian's interpreter: python3-yaml (scripts/install-deps.sh) installs into it.
-python=/usr/bin/python3
-[ -x "$python" ] || python=python3
-exec "$python" - "$binary" <<'PY'
+#!/usr/bin/python3
+"""Checks the container and Kubernetes files in docker/ without a Docker engine (none runs on
+the development machines or in CI): every YAML parses, the configurations they carry pass
+`idemgate --check-config` with the environment they are given, the manifests agree with
+each other and with the configuration (ports, probes, secrets, grace periods), and the
+Dockerfile builds with CI's commands and installs the packages the binary links against.
+Prints one line per check; exits 1 when any fails.
+  scripts/check-manifests.py [path/to/idemgate]    (default: build/idemgate)
+
+Debian's interpreter (/usr/bin/python3): python3-yaml (scripts/install-deps.sh) installs into it.
+"""
 import os, re, shlex, subprocess, sys, tempfile
 import yaml
 
-binary = sys.argv[1]
+binary = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
+os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+binary = binary or os.path.abspath("build/idemgate")
 results = []
 
 def check(name, fn):
@@ -256,4 +254,3 @@ check("scripts/install-deps.sh installs python3-yaml (this script)",
       lambda: None if "python3-yaml" in open("scripts/install-deps.sh").read() else "missing")
 
 finish()
-PY
