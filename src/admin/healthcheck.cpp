@@ -49,7 +49,7 @@ int healthcheck(config::admin_config const& cfg, std::string_view path) {
     }
     tcp::endpoint ep;
     try {
-        ep = server::parse_listen(cfg.listen);
+        ep = server::listen_endpoint(cfg.listen);
     } catch (std::exception const& e) {
         std::cerr << "healthcheck: admin.listen: " << e.what() << '\n';
         return 1;

@@ -1,4 +1,5 @@
 #include "idemgate/config/env.hpp"
+#include "idemgate/config/url.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -126,19 +127,16 @@ text_result read_secret_file(std::string const& path) {
 }
 
 std::string redacted_url(std::string_view url) {
-    auto const scheme_end = url.find("://");
-    auto const start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
-    auto const authority_end = url.find_first_of("/?#", start);
-    auto const authority =
-        url.substr(start, authority_end == url.npos ? url.npos : authority_end - start);
-    auto const at = authority.rfind('@');
-    if (at == std::string_view::npos) return std::string(url);
-    auto const userinfo = authority.substr(0, at);
+    // The user info the URL parser would read, found the same way (url.hpp), so that a URL
+    // it refuses is hidden as well as one it accepts.
+    auto const info = find_userinfo(url);
+    if (!info) return std::string(url);
+    auto const userinfo = url.substr(info->begin, info->end - info->begin);
     auto const colon = userinfo.find(':');
-    std::string out(url.substr(0, start));
+    std::string out(url.substr(0, info->begin));
     if (colon != std::string_view::npos) out += userinfo.substr(0, colon + 1);
     out += redacted_text;
-    out += url.substr(start + at);
+    out += url.substr(info->end);
     return out;
 }
 

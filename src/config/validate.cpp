@@ -1,7 +1,8 @@
-#include "address.hpp"
 #include "enum_names.hpp"
 #include "idemgate/config/env.hpp"
+#include "idemgate/config/host_port.hpp"
 #include "idemgate/config/parse.hpp"
+#include "idemgate/config/url.hpp"
 #include "yaml_walk.hpp"
 
 #include <algorithm>
@@ -48,12 +49,12 @@ public:
                                           std::to_string(hi) + ", got " + std::to_string(n));
         }
     }
-    /// An error of an address parser, if any.
-    template <class T>
-    void parses(std::string key_path, detail::parsed<T> const& result, std::string_view shown) {
-        if (auto const* why = std::get_if<std::string>(&result)) {
-            fail(std::move(key_path), *why + " in " + detail::quoted(shown));
-        }
+    /// The problem an address parser (host_port.hpp, url.hpp) found in `text`, if any,
+    /// quoting `shown` (the text with its secrets redacted).
+    template <class Parser>
+    void parses(std::string key_path, Parser parse, std::string_view text, std::string_view shown) {
+        std::string why;
+        if (!parse(text, why)) fail(std::move(key_path), why + " in " + detail::quoted(shown));
     }
     std::vector<problem> take() { return std::move(problems_); }
 
@@ -76,8 +77,19 @@ bool is_token(std::string_view text) {
     });
 }
 
+// The parsers as objects: each name is an overload set.
+constexpr auto host_port_parser = [](std::string_view text, std::string& why) {
+    return parse_host_port(text, why).has_value();
+};
+constexpr auto http_url_parser = [](std::string_view text, std::string& why) {
+    return parse_http_url(text, why).has_value();
+};
+constexpr auto redis_url_parser = [](std::string_view text, std::string& why) {
+    return parse_redis_url(text, why).has_value();
+};
+
 void check_server(checker& c, config const& cfg) {
-    c.parses("listen", detail::host_port_of(cfg.listen), cfg.listen);
+    c.parses("listen", host_port_parser, cfg.listen, cfg.listen);
     c.in_range("threads", cfg.threads, 0, 1024);
     // Beast keeps a field's value length in 16 bits: a larger head could carry a value it
     // cannot hold (it throws), so the head is bounded below that.
@@ -91,7 +103,7 @@ void check_server(checker& c, config const& cfg) {
     c.positive("timeouts.idle", cfg.timeouts.idle);
     c.positive("timeouts.write", cfg.timeouts.write);
     if (!cfg.admin.listen.empty()) {
-        c.parses("admin.listen", detail::host_port_of(cfg.admin.listen), cfg.admin.listen);
+        c.parses("admin.listen", host_port_parser, cfg.admin.listen, cfg.admin.listen);
         // Port 0 asks the kernel for a free port, so two ":0" listeners never clash.
         if (cfg.admin.listen == cfg.listen && !cfg.listen.ends_with(":0"))
             c.fail("admin.listen", "must differ from listen");
@@ -106,7 +118,7 @@ void check_server(checker& c, config const& cfg) {
 }
 
 void check_upstream(checker& c, upstream_config const& u) {
-    c.parses("upstream.url", detail::http_url_of(u.url), u.url);
+    c.parses("upstream.url", http_url_parser, u.url, u.url);
     c.positive("upstream.connect_timeout", u.connect_timeout);
     c.positive("upstream.timeout", u.timeout);
     c.in_range("upstream.pool_size", u.pool_size, 1, 100'000);
@@ -119,7 +131,7 @@ void check_store(checker& c, store_config const& s) {
     c.in_range("store.max_records_per_credential", s.max_records_per_credential, 0, 100'000'000);
     c.positive("store.memory.max_bytes", s.memory.max_bytes, max_memory);
     auto const& r = s.redis;
-    c.parses("store.redis.url", detail::redis_url_of(r.url), redacted_url(r.url));
+    c.parses("store.redis.url", redis_url_parser, r.url, redacted_url(r.url));
     c.in_range("store.redis.pool_size", r.pool_size, 1, 64);
     c.positive("store.redis.connect_timeout", r.connect_timeout);
     c.positive("store.redis.command_timeout", r.command_timeout);

@@ -1,6 +1,6 @@
 #include "idemgate/proxy/upstream.hpp"
 
-#include "idemgate/config/parse.hpp"
+#include "idemgate/config/url.hpp"
 
 namespace idemgate::proxy {
 

@@ -1,27 +1,28 @@
 #include "idemgate/server/address.hpp"
 
+#include "idemgate/config/host_port.hpp"
+
 #include <boost/asio/io_context.hpp>
 
 #include <stdexcept>
 
 namespace idemgate::server {
 
-tcp::endpoint parse_listen(std::string_view address) {
-    auto const colon = address.rfind(':');
-    if (colon == std::string_view::npos)
-        throw std::runtime_error("listen address without port: " + std::string(address));
-    auto host = std::string(address.substr(0, colon));
-    auto const port = std::string(address.substr(colon + 1));
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
+tcp::endpoint listen_endpoint(std::string_view address) {
+    std::string why;
+    auto const parsed = config::parse_host_port(address, why);
+    if (!parsed) {
+        throw std::runtime_error("bad listen address \"" + std::string(address) + "\": " + why);
+    }
     net::io_context ioc;
     tcp::resolver resolver(ioc);
     error_code ec;
-    auto const results = resolver.resolve(host.empty() ? "0.0.0.0" : host, port,
-                                          tcp::resolver::passive, ec);
+    auto const results =
+        resolver.resolve(parsed->host, std::to_string(parsed->port),
+                         tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec || results.empty())
-        throw std::runtime_error("cannot resolve listen address " + std::string(address) +
-                                 ": " + ec.message());
+        throw std::runtime_error("cannot resolve listen address " + std::string(address) + ": " +
+                                 ec.message());
     return results.begin()->endpoint();
 }
 

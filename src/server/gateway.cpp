@@ -178,7 +178,7 @@ void gateway::impl::cap_connections(unsigned threads) {
 }
 
 tcp::endpoint gateway::impl::open_listeners() {
-    workers[0]->acceptor = listen_on(workers[0]->ioc, parse_listen(cfg.listen), "listen");
+    workers[0]->acceptor = listen_on(workers[0]->ioc, listen_endpoint(cfg.listen), "listen");
     for (std::size_t i = 1; i < workers.size(); ++i)
         workers[i]->acceptor = share(workers[i]->ioc, *workers[0]->acceptor);
     return workers[0]->acceptor->local_endpoint();
@@ -281,7 +281,8 @@ int gateway::run() {
     auto const ep = s.open_listeners();
     std::string admin_address;
     if (!s.cfg.admin.listen.empty()) {
-        s.admin_acceptor = listen_on(s.control, parse_listen(s.cfg.admin.listen), "admin.listen");
+        s.admin_acceptor =
+            listen_on(s.control, listen_endpoint(s.cfg.admin.listen), "admin.listen");
         admin_address = format_endpoint(s.admin_acceptor->local_endpoint());
         s.admin_ctx = std::make_unique<admin::admin_context>(
             admin::admin_context{s.stats, [&s] { return s.ready(); }, [&s] { s.before_scrape(); }});

@@ -43,9 +43,9 @@ text_result read_secret_file(std::string const& path);
 inline constexpr std::string_view redacted_text = "***";
 
 /// The URL with the password of its user info replaced by "***":
-/// "redis://app:pw@h:6379/0" -> "redis://app:***@h:6379/0". A user info without ':' is
-/// replaced whole ("redis://pw@h" -> "redis://***@h"), since some clients read it as a
-/// password. A URL without user info is returned unchanged.
+/// "redis://app:pw@h:6379/0" -> "redis://app:***@h:6379/0". A user info without ':' is the
+/// password (url.hpp) and is replaced whole ("redis://pw@h" -> "redis://***@h"). A URL
+/// without user info is returned unchanged; any text is accepted, a valid URL or not.
 std::string redacted_url(std::string_view url);
 
 } // namespace idemgate::config

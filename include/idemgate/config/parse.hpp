@@ -1,8 +1,11 @@
 #pragma once
-// YAML -> config, collecting every problem instead of stopping at the first; the address
-// syntax that validate() checks; the effective config as YAML with secrets redacted.
+// YAML -> config, collecting every problem instead of stopping at the first; the effective
+// config as YAML with secrets redacted. The address syntax that validate() checks is in
+// host_port.hpp and url.hpp, included here for callers of both.
 #include "idemgate/config/config.hpp"
 #include "idemgate/config/env.hpp"
+#include "idemgate/config/host_port.hpp"
+#include "idemgate/config/url.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -63,37 +66,5 @@ std::string_view name_of(fingerprint_mode m) noexcept;
 std::string_view name_of(store_backend b) noexcept;
 std::string_view name_of(unavailable_mode m) noexcept;
 std::string_view name_of(log_format f) noexcept;
-
-/// "host:port" as used by listen and admin.listen.
-struct host_port {
-    std::string host; // IPv4 text, IPv6 text without brackets, or a DNS name
-    std::uint16_t port = 0;
-    bool ipv6 = false;
-};
-/// Accepts "1.2.3.4:80", "[::1]:80", "localhost:80"; port 0..65535. Nullopt otherwise.
-std::optional<host_port> parse_host_port(std::string_view text);
-
-/// upstream.url: scheme://host[:port][/path], no user info, query or fragment.
-struct http_url {
-    bool tls = false;       // https
-    std::string host;       // without brackets for IPv6
-    std::uint16_t port = 0; // 80 or 443 when not given
-    std::string path;       // "" when not given, else starts with '/'
-};
-/// Scheme http or https (any case); port 1..65535. Nullopt otherwise.
-std::optional<http_url> parse_http_url(std::string_view text);
-
-/// store.redis.url: redis[s]://[[user]:password@]host[:port][/db]. A user info without ':'
-/// is refused: clients disagree on whether it is a user name or a password.
-struct redis_url {
-    bool tls = false;     // rediss
-    std::string username; // percent-decoded; "" when not given
-    std::string password; // percent-decoded; "" when not given
-    std::string host;
-    std::uint16_t port = 6379;
-    unsigned database = 0; // 0..15
-};
-/// Nullopt on another scheme, a missing host, a bad port, a database outside 0..15, a query.
-std::optional<redis_url> parse_redis_url(std::string_view text);
 
 } // namespace idemgate::config

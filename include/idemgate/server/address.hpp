@@ -1,5 +1,5 @@
 #pragma once
-// "host:port" and "[v6]:port" listen addresses.
+// Listen addresses as sockets want them: config::parse_host_port, then the resolver.
 #include "idemgate/net.hpp"
 
 #include <string>
@@ -7,9 +7,10 @@
 
 namespace idemgate::server {
 
-/// Resolves a listen address (startup only: may block on DNS for a host name).
+/// The endpoint to bind for `listen` or `admin.listen`, parsed by config::parse_host_port
+/// (what --check-config accepts); a host name is resolved (startup only: may block on DNS).
 /// Throws std::runtime_error naming the address on failure.
-tcp::endpoint parse_listen(std::string_view address);
+tcp::endpoint listen_endpoint(std::string_view address);
 
 /// "127.0.0.1:8080" or "[::1]:8080".
 std::string format_endpoint(tcp::endpoint const& ep);

@@ -129,9 +129,8 @@ INSTANTIATE_TEST_SUITE_P(
             "redis_db_16", [](config& c) { c.store.redis.url = "redis://h/16"; },
             "store.redis.url"),
         good("rediss_db_15", [](config& c) { c.store.redis.url = "rediss://u:p@h:1/15"; }),
-        bad(
-            "redis_user_only", [](config& c) { c.store.redis.url = "redis://pw@h"; },
-            "store.redis.url"),
+        // A lone user info is the password (redis-cli, the IANA redis URI scheme).
+        good("redis_password_only", [](config& c) { c.store.redis.url = "redis://pw@h"; }),
         bad(
             "log_level", [](config& c) { c.log.level = "verbose"; }, "log.level"),
         bad(
@@ -296,7 +295,8 @@ TEST(parse_http_url, fills_default_ports_and_keeps_the_path) {
     EXPECT_EQ(tls->port, 443);
     EXPECT_EQ(tls->path, "/v1/");
     EXPECT_EQ(parse_http_url("http://h")->port, 80);
-    for (auto const* text : {"h:80", "http://", "http://u:p@h", "http://h#f", "httpx://h"}) {
+    for (auto const* text : {"h:80", "http://", "http://u:p@h", "http://h#f", "httpx://h",
+                             "http://h:80x/", "http://[::1]x/", "http://h/a b"}) {
         EXPECT_FALSE(parse_http_url(text)) << text;
     }
 }
@@ -305,20 +305,45 @@ TEST(parse_redis_url, decodes_credentials_and_the_database) {
     auto const url = parse_redis_url("rediss://user:p%40ss@cache:6380/7");
     ASSERT_TRUE(url);
     EXPECT_TRUE(url->tls);
-    EXPECT_EQ(url->username, "user");
+    EXPECT_EQ(url->user, "user");
     EXPECT_EQ(url->password, "p@ss");
     EXPECT_EQ(url->host, "cache");
     EXPECT_EQ(url->port, 6380);
-    EXPECT_EQ(url->database, 7u);
+    EXPECT_EQ(url->db, 7u);
     auto const plain = parse_redis_url("redis://127.0.0.1");
     ASSERT_TRUE(plain);
     EXPECT_EQ(plain->port, 6379);
-    EXPECT_EQ(plain->database, 0u);
+    EXPECT_EQ(plain->db, 0u);
     EXPECT_EQ(plain->password, "");
-    for (auto const* text : {"redis://", "redis://h/x", "redis://h/-1", "redis://:p%4@h",
-                             "redis://h?db=1", "unix:///tmp/redis.sock", "redis://h:0"}) {
+    for (auto const* text :
+         {"redis://", "redis://h/x", "redis://h/-1", "redis://:p%4@h", "redis://h?db=1",
+          "unix:///tmp/redis.sock", "redis://h:0", "redis://h:1x/2", "redis://h/1/2"}) {
         EXPECT_FALSE(parse_redis_url(text)) << text;
     }
+}
+
+TEST(parse_redis_url, reads_a_lone_user_info_as_the_password_as_redis_cli_does) {
+    auto const url = parse_redis_url("REDIS://p%40ss@[::1]:6380");
+    ASSERT_TRUE(url);
+    EXPECT_EQ(url->user, "");
+    EXPECT_EQ(url->password, "p@ss");
+    EXPECT_EQ(url->host, "::1");
+    EXPECT_EQ(url->port, 6380);
+    EXPECT_EQ(redacted_url("REDIS://p%40ss@[::1]:6380"), "REDIS://***@[::1]:6380");
+}
+
+TEST(validate, reports_what_the_runtime_parsers_refuse_with_the_reason) {
+    config cfg;
+    cfg.listen = "[::1]80";
+    cfg.upstream.url = "http://h:80x/";
+    cfg.store.redis.url = "redis://u:p%zz@h";
+    auto const problems = validate(cfg);
+    ASSERT_EQ(problems.size(), 3u);
+    EXPECT_EQ(problems[0].to_string(), "listen: expected :port after ] in \"[::1]80\"");
+    EXPECT_EQ(problems[1].to_string(),
+              "upstream.url: the port must be a number from 1 to 65535 in \"http://h:80x/\"");
+    EXPECT_EQ(problems[2].to_string(),
+              "store.redis.url: bad %-escape in the user info in \"redis://u:***@h\"");
 }
 
 } // namespace
