@@ -91,9 +91,9 @@ private:
 } // namespace
 
 engine::engine(config::config const& cfg, store::store& st, proxy::upstream_pool& pool,
-               scope_hasher const& scopes, metrics::metrics& m)
+               scope_hasher const& scopes, metrics::metrics& m, util::monotonic_clock const* clk)
     : cfg_(cfg), store_(st), pool_(pool), scopes_(scopes), metrics_(m),
-      keeper_(st, cfg.idempotency.lock_ttl) {}
+      keeper_(st, cfg.idempotency.lock_ttl, clk) {}
 
 task<handled> engine::handle(request req, std::string peer, client_gone gone) {
     auto const& icfg = cfg_.idempotency;

@@ -9,10 +9,9 @@
 
 namespace idemgate::engine {
 
-using std::chrono::steady_clock;
-
-lock_keeper::lock_keeper(store::store& st, std::chrono::milliseconds lock_ttl)
-    : store_(st), lock_ttl_(lock_ttl),
+lock_keeper::lock_keeper(store::store& st, std::chrono::milliseconds lock_ttl,
+                         util::monotonic_clock const* clk)
+    : store_(st), clock_(clk), lock_ttl_(lock_ttl),
       period_(std::max(lock_ttl / 3, std::chrono::milliseconds(10))) {}
 
 lock_keeper::hold::hold(hold&& other) noexcept : list_(std::move(other.list_)), it_(other.it_) {}
@@ -34,7 +33,7 @@ lock_keeper::hold lock_keeper::keep(net::any_io_executor const& ex, store::scope
         ticking_ = true;
         net::co_spawn(ex, tick(), log::on_failure{"lock keeper"});
     }
-    auto s = std::make_shared<slot>(slot{key, owner, steady_clock::now() + period_});
+    auto s = std::make_shared<slot>(slot{key, owner, util::steady_now(clock_) + period_});
     slots_->push_back(std::move(s));
     return hold{slots_, std::prev(slots_->end())};
 }
@@ -46,7 +45,7 @@ task<void> lock_keeper::tick() {
     for (;;) {
         timer.expires_after(every);
         co_await timer.async_wait();
-        auto const now = steady_clock::now();
+        auto const now = util::steady_now(clock_);
         due.clear();
         for (auto const& s : *slots_) {
             if (s->due <= now && !s->renewing && !s->lost) due.push_back(s);
@@ -65,7 +64,7 @@ task<void> lock_keeper::renew(std::shared_ptr<slot> s) {
     auto const e = co_await store_.renew(s->key, s->owner, lock_ttl_);
     s->renewing = false;
     // Renewed: due again in a period. Failed (store down): the next tick tries again.
-    s->due = steady_clock::now() + (e ? std::chrono::milliseconds(0) : period_);
+    s->due = util::steady_now(clock_) + (e ? std::chrono::milliseconds(0) : period_);
     if (e == errc::not_owner && s->held) {
         s->lost = true;
         log::warn("lock lost while the upstream was working", {{"scope", s->key.hash}});

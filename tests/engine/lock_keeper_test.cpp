@@ -52,6 +52,15 @@ void run_for(net::io_context& ioc, std::chrono::milliseconds d) {
     ioc.run_for(d);
 }
 
+/// Runs `ioc` until `done()` or `limit`; returns done().
+template <class Done>
+bool keeper_run_until(net::io_context& ioc, Done done, std::chrono::milliseconds limit = 5s) {
+    auto const end = clock_type::now() + limit;
+    ioc.restart();
+    while (!done() && clock_type::now() < end) ioc.run_one_for(5ms);
+    return done();
+}
+
 /// The longest time between `from`, the renewals and `to`.
 clock_type::duration longest_gap(clock_type::time_point from,
                                  std::vector<clock_type::time_point> const& times,
@@ -124,6 +133,27 @@ TEST(lock_keeper, retries_a_failed_renewal_at_the_next_tick_not_a_period_later) 
     // ~28 tries against ~14 renewals; a store that comes back soon gets the lock renewed.
     EXPECT_GE(st.renewals["up"].size(), 5U);
     EXPECT_GT(st.renewals["down"].size(), st.renewals["up"].size() + 3);
+}
+
+// On an injected clock, when a renewal is due no longer depends on how fast this machine
+// runs: each lock is renewed at the first tick after its own period has passed, not before.
+TEST(lock_keeper, renews_a_lock_once_the_keepers_clock_has_passed_its_period) {
+    net::io_context ioc;
+    renew_recorder st;
+    util::manual_monotonic_clock clk;
+    lock_keeper keeper(st, 300ms, &clk); // period 100 ms
+    auto a = keeper.keep(ioc.get_executor(), {"a"}, "owner-a");
+    clk.advance(50ms);
+    auto b = keeper.keep(ioc.get_executor(), {"b"}, "owner-b");
+    clk.advance(50ms); // a's period has passed, b's has not
+    ASSERT_TRUE(keeper_run_until(ioc, [&] { return st.renewals["a"].size() == 1; }));
+    EXPECT_EQ(st.renewals["b"].size(), 0U); // the tick that renewed a did not renew b
+    clk.advance(50ms);
+    ASSERT_TRUE(keeper_run_until(ioc, [&] { return st.renewals["b"].size() == 1; }));
+    EXPECT_EQ(st.renewals["a"].size(), 1U); // due again 100 ms after its renewal
+    clk.advance(50ms);
+    ASSERT_TRUE(keeper_run_until(ioc, [&] { return st.renewals["a"].size() == 2; }));
+    EXPECT_EQ(st.renewals["b"].size(), 1U);
 }
 
 } // namespace

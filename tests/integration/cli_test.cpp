@@ -1,7 +1,12 @@
 // Contract §6, the command line and SIGTERM: exit codes and where the text goes.
 #include "gateway_fixture.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <thread>
 
 namespace idemgate::test {
@@ -15,6 +20,16 @@ struct temp_config {
     temp_config& operator=(temp_config const&) = delete;
     std::filesystem::path path;
 };
+
+/// Whether a connect to 127.0.0.1:`port` is refused (the listener is closed). A connect that
+/// succeeds is closed at once, before any request.
+bool cli_listener_refuses(std::uint16_t port) {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket s(ioc);
+    boost::system::error_code ec;
+    s.connect({boost::asio::ip::address_v4::loopback(), port}, ec);
+    return ec == boost::asio::error::connection_refused;
+}
 
 TEST(command_line, version_prints_the_version_to_stdout_and_exits_0) {
     auto const r = run_cli({"--version"});
@@ -106,7 +121,10 @@ TEST_F(shutting_down, while_draining_a_new_request_is_not_forwarded) {
     std::thread client([&] { in_flight = send(protected_post("term-2")); });
     ASSERT_TRUE(upstream_.wait_for_calls(1, 5s));
     gateway_->signal(SIGTERM);
-    std::this_thread::sleep_for(200ms);
+    // Until the listener is closed (drain_delay is 0): a bare connect, which forwards nothing.
+    auto const closed_by = std::chrono::steady_clock::now() + 5s;
+    while (!cli_listener_refuses(port()) && std::chrono::steady_clock::now() < closed_by)
+        std::this_thread::sleep_for(10ms); // the polling interval
     // Refused (listener closed) or answered 503 by the draining gateway; never forwarded.
     auto const late = send({"GET", "/v1/late", {}, {}});
     EXPECT_TRUE(late.status == 0 || late.status == 503) << late.status << " " << late.body;

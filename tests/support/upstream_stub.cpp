@@ -44,6 +44,12 @@ task<void> wait_for(std::chrono::milliseconds d) {
     co_await timer.async_wait();
 }
 
+/// Polls `ready` every 2 ms, for at most 10 s (a test that never opens the gate still ends).
+task<void> wait_until(std::function<bool()> ready) {
+    auto const limit = std::chrono::steady_clock::now() + 10s;
+    while (!ready() && std::chrono::steady_clock::now() < limit) co_await wait_for(2ms);
+}
+
 void shut(tcp::socket& sock) {
     error_code ignored;
     sock.shutdown(tcp::socket::shutdown_both, ignored);
@@ -68,6 +74,7 @@ struct stub_access {
             auto [call, handler] = self->record(rec);
             stub_reply const reply = handler(rec, call);
             if (reply.delay.count() > 0) co_await wait_for(reply.delay);
+            if (reply.hold_until) co_await wait_until(reply.hold_until);
             if (reply.act == stub_reply::action::close) break;
             if (reply.act == stub_reply::action::hang) {
                 // Held until the stub stops (destroying the io_context ends this frame).

@@ -47,6 +47,10 @@ struct stub_reply {
     bool close_after = false;           // close the connection after the answer
     std::string raw_later; // non-empty: written verbatim `later` after the answer, on the same
     std::chrono::milliseconds later{0}; // connection (bytes arriving while it is idle)
+    /// Non-empty: after `delay`, the answer (or close) waits until this returns true, asked
+    /// every 2 ms on the stub's thread for at most 10 s. Holds an exchange mid-request for as
+    /// long as a test needs, without a fixed delay; other connections are served meanwhile.
+    std::function<bool()> hold_until;
 };
 
 /// Called on the stub's thread with the request and its 1-based call number.

@@ -33,8 +33,10 @@ using client_gone = std::function<bool()>;
 /// Not thread-safe: one per io_context. All references must outlive the engine.
 class engine {
 public:
+    /// `clk` drives the lock keeper's renewals (null: the real steady clock; tests inject one).
     engine(config::config const& cfg, store::store& st, proxy::upstream_pool& pool,
-           scope_hasher const& scopes, metrics::metrics& m);
+           scope_hasher const& scopes, metrics::metrics& m,
+           util::monotonic_clock const* clk = nullptr);
 
     /// `peer` is the client's address (for X-Forwarded-For).
     task<handled> handle(request req, std::string peer, client_gone gone = {});

@@ -4,6 +4,7 @@
 
 #include "idemgate/net.hpp"
 #include "idemgate/store/store.hpp"
+#include "idemgate/util/clock.hpp"
 
 #include <chrono>
 #include <list>
@@ -27,7 +28,10 @@ class lock_keeper {
     using slots = std::list<std::shared_ptr<slot>>;
 
 public:
-    lock_keeper(store::store& st, std::chrono::milliseconds lock_ttl);
+    /// `clk`: when renewals are due; null means std::chrono::steady_clock (a test passes a
+    /// manual clock, which must outlive the keeper). The ticks themselves are real timers.
+    lock_keeper(store::store& st, std::chrono::milliseconds lock_ttl,
+                util::monotonic_clock const* clk = nullptr);
 
     /// Renews while alive. Move-only. It shares the keeper's list, so a request frame that
     /// the io_context destroys at shutdown, after the engine, can still let go of it.
@@ -60,6 +64,7 @@ private:
     task<void> renew(std::shared_ptr<slot> s);
 
     store::store& store_;
+    util::monotonic_clock const* clock_; // null: the real steady clock
     std::chrono::milliseconds lock_ttl_;
     std::chrono::milliseconds period_;
     std::shared_ptr<slots> slots_ = std::make_shared<slots>();

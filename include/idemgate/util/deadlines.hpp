@@ -4,6 +4,7 @@
 // cancelled (a system call each) around every read and write.
 
 #include "idemgate/net.hpp"
+#include "idemgate/util/clock.hpp"
 
 #include <chrono>
 #include <list>
@@ -26,8 +27,11 @@ class deadline_set {
     using slots = std::list<slot>;
 
 public:
-    /// `tick`: the check period, which is also the deadlines' resolution.
-    deadline_set(net::any_io_executor ex, std::chrono::milliseconds tick);
+    /// `tick`: the check period, which is also the deadlines' resolution. `clk`: the time
+    /// deadlines are set and checked against; null means std::chrono::steady_clock (a test
+    /// passes a manual clock, which must outlive the set). The ticks are real timers.
+    deadline_set(net::any_io_executor ex, std::chrono::milliseconds tick,
+                 monotonic_clock const* clk = nullptr);
 
     /// The deadline of one socket; registered while alive. Move-only. It shares the set's
     /// list, so a coroutine frame destroyed after the set at shutdown can still let go of it.
@@ -40,7 +44,7 @@ public:
         ~watch();
 
         void expires_after(clock::duration d) noexcept {
-            it_->at = clock::now() + d;
+            it_->at = steady_now(clock_) + d;
             it_->fired = false;
         }
         void expires_never() noexcept { it_->at = clock::time_point::max(); }
@@ -49,9 +53,11 @@ public:
 
     private:
         friend class deadline_set;
-        watch(std::shared_ptr<slots> list, slots::iterator it) : list_(std::move(list)), it_(it) {}
+        watch(std::shared_ptr<slots> list, slots::iterator it, monotonic_clock const* clk)
+            : list_(std::move(list)), it_(it), clock_(clk) {}
         std::shared_ptr<slots> list_;
         slots::iterator it_;
+        monotonic_clock const* clock_; // null: the real steady clock
     };
 
     /// Watches `socket`, which must outlive the watch; starts the ticker when it is idle.
@@ -73,10 +79,11 @@ private:
     watch add(void* socket, void (*cancel)(void*) noexcept);
     /// Runs while any socket is watched, then ends (no wake-ups on an idle thread).
     static task<void> run(std::shared_ptr<slots> list, std::shared_ptr<bool> ticking,
-                          std::chrono::milliseconds tick);
+                          std::chrono::milliseconds tick, monotonic_clock const* clk);
 
     net::any_io_executor ex_;
     std::chrono::milliseconds tick_;
+    monotonic_clock const* clock_; // null: the real steady clock
     std::shared_ptr<slots> slots_ = std::make_shared<slots>();
     std::shared_ptr<bool> ticking_ = std::make_shared<bool>(false);
 };

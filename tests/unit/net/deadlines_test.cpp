@@ -1,6 +1,7 @@
 // Coarse per-thread deadlines: a pending read is cancelled once its deadline passes (within
 // a tick), not before; a re-armed or cleared deadline does not fire; the ticker stops when
-// nothing is watched, so an idle io_context has no work left.
+// nothing is watched, so an idle io_context has no work left. Rows that check that something
+// did not happen run the set on a manual clock, or show with a witness that ticks ran.
 #include "idemgate/util/deadlines.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -60,6 +61,20 @@ protected:
     socket_pair p{ioc};
     std::optional<read_outcome> out;
 
+    /// Shows that `set` ticked at its clock's current time: a witness socket whose deadline
+    /// is now gets its read cut. Replaces a fixed wait before checking that something else
+    /// did not fire.
+    void expect_a_tick(util::deadline_set& set) {
+        socket_pair wp(ioc);
+        auto witness = set.add(wp.b);
+        witness.expires_after(0ms);
+        std::optional<read_outcome> seen;
+        start_read(ioc, wp.b, seen);
+        wait_for(ioc, seen, 5s);
+        ASSERT_TRUE(seen) << "the deadline set did not tick";
+        EXPECT_EQ(seen->ec, net::error::operation_aborted);
+    }
+
     /// Arms `w` for `after`, reads from p.b and expects the deadline to end the read.
     void expect_read_cut_after(util::deadline_set::watch& w, std::chrono::milliseconds after) {
         w.expires_after(after);
@@ -81,17 +96,24 @@ TEST_F(deadlines, a_passed_deadline_cancels_the_pending_read_within_a_tick) {
     EXPECT_TRUE(p.b.is_open());                 // cancelled, not closed: a 408 can still be written
 }
 
+// The set's clock moves by hand, so "re-armed before it passed" holds however slowly this
+// machine runs; a witness whose deadline does pass shows that ticks ran in between.
 TEST_F(deadlines, a_rearmed_or_cleared_deadline_does_not_fire) {
-    util::deadline_set set(ioc.get_executor(), 10ms);
+    util::manual_monotonic_clock clk;
+    util::deadline_set set(ioc.get_executor(), 10ms, &clk);
     auto w = set.add(p.b);
     w.expires_after(50ms);
     start_read(ioc, p.b, out);
-    ioc.run_for(30ms);
+    clk.advance(30ms);
+    expect_a_tick(set);
+    EXPECT_FALSE(out);    // not before its time
     w.expires_after(10s); // re-armed before it passed
-    ioc.run_for(100ms);
+    clk.advance(100ms);
+    expect_a_tick(set);
     EXPECT_FALSE(out);
     w.expires_never();
-    ioc.run_for(100ms);
+    clk.advance(1h);
+    expect_a_tick(set);
     EXPECT_FALSE(out);
     EXPECT_FALSE(w.fired());
     // The read still completes normally once data comes.
@@ -99,6 +121,23 @@ TEST_F(deadlines, a_rearmed_or_cleared_deadline_does_not_fire) {
     wait_for(ioc, out, 1s);
     ASSERT_TRUE(out);
     EXPECT_FALSE(out->ec);
+}
+
+TEST_F(deadlines, a_deadline_fires_at_the_first_tick_after_the_sets_clock_passes_it) {
+    util::manual_monotonic_clock clk;
+    util::deadline_set set(ioc.get_executor(), 5ms, &clk);
+    auto w = set.add(p.b);
+    w.expires_after(150ms);
+    start_read(ioc, p.b, out);
+    clk.advance(149ms);
+    expect_a_tick(set);
+    EXPECT_FALSE(out);
+    EXPECT_FALSE(w.fired());
+    clk.advance(1ms);
+    wait_for(ioc, out, 5s);
+    ASSERT_TRUE(out);
+    EXPECT_EQ(out->ec, net::error::operation_aborted);
+    EXPECT_TRUE(w.fired());
 }
 
 TEST_F(deadlines, the_ticker_stops_when_nothing_is_watched) {
@@ -130,9 +169,9 @@ TEST_F(deadlines, one_deadline_firing_leaves_the_other_sockets_alone) {
     w2.expires_after(10s);
     start_read(ioc, p1.b, out1);
     start_read(ioc, p2.b, out2);
-    wait_for(ioc, out1, 1s);
-    ioc.run_for(50ms); // a few more ticks
+    wait_for(ioc, out1, 5s);
     ASSERT_TRUE(out1);
+    expect_a_tick(set); // a tick after w1 fired
     EXPECT_EQ(out1->ec, net::error::operation_aborted);
     EXPECT_FALSE(out2);
     EXPECT_FALSE(w2.fired());
