@@ -26,8 +26,8 @@ std::atomic<unsigned long> calls{0};
 
 http::response<http::string_body> answer(http::request<http::string_body> const& req) {
     auto const n = ++calls;
-    std::cout << "demo-upstream: call " << n << ": " << req.method_string() << ' '
-              << req.target() << std::endl;
+    std::cout << "demo-upstream: call " << n << ": " << req.method_string() << ' ' << req.target()
+              << std::endl;
     http::response<http::string_body> res{http::status::not_found, req.version()};
     res.set(http::field::content_type, "application/json");
     res.set("X-Demo-Call", std::to_string(n));

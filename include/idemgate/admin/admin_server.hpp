@@ -9,7 +9,7 @@ namespace idemgate::admin {
 
 struct admin_context {
     metrics::metrics& stats;
-    std::function<bool()> ready; // listening, not draining, store usable or fail_open
+    std::function<bool()> ready;         // listening, not draining, store usable or fail_open
     std::function<void()> before_scrape; // refreshes gauges read at scrape time
 };
 

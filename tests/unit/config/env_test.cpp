@@ -54,7 +54,9 @@ struct expand_row {
     std::string error_part;
 };
 
-void PrintTo(expand_row const& row, std::ostream* os) { *os << '"' << row.text << '"'; }
+void PrintTo(expand_row const& row, std::ostream* os) {
+    *os << '"' << row.text << '"';
+}
 
 class expand_env_table : public testing::TestWithParam<expand_row> {};
 
@@ -238,7 +240,9 @@ struct redact_row {
     std::string expected;
 };
 
-void PrintTo(redact_row const& row, std::ostream* os) { *os << '"' << row.url << '"'; }
+void PrintTo(redact_row const& row, std::ostream* os) {
+    *os << '"' << row.url << '"';
+}
 
 class redacted_url_table : public testing::TestWithParam<redact_row> {};
 

@@ -16,7 +16,9 @@ struct duration_row {
     std::optional<duration> expected;
 };
 
-void PrintTo(duration_row const& row, std::ostream* os) { *os << '"' << row.text << '"'; }
+void PrintTo(duration_row const& row, std::ostream* os) {
+    *os << '"' << row.text << '"';
+}
 
 class parse_duration_table : public testing::TestWithParam<duration_row> {};
 
@@ -46,14 +48,16 @@ INSTANTIATE_TEST_SUITE_P(
                     duration_row{"99999999999999999999999s", std::nullopt},
                     duration_row{"9223372036854776s", std::nullopt},
                     duration_row{"106751991167d", duration{106751991167LL * 86'400'000}},
-        duration_row{"106751991168d", std::nullopt}));
+                    duration_row{"106751991168d", std::nullopt}));
 
 struct size_row {
     std::string text;
     std::optional<std::uint64_t> expected;
 };
 
-void PrintTo(size_row const& row, std::ostream* os) { *os << '"' << row.text << '"'; }
+void PrintTo(size_row const& row, std::ostream* os) {
+    *os << '"' << row.text << '"';
+}
 
 class parse_byte_size_table : public testing::TestWithParam<size_row> {};
 
