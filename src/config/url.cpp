@@ -1,7 +1,7 @@
 #include "idemgate/config/url.hpp"
 #include "authority.hpp"
 
-#include <boost/url/encode.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/sub_delim_chars.hpp>
@@ -67,10 +67,22 @@ std::string why_not_url(std::string_view url, failure_messages const& says) {
 std::string with_userinfo_escaped(std::string_view url) {
     auto const info = find_userinfo(url);
     if (!info) return std::string(url);
+    // By hand: urls::encode always escapes '%' (its character set may not hold it; Boost
+    // asserts so in a debug build), and a '%' here must stay as written.
     constexpr auto kept =
         urls::unreserved_chars + urls::sub_delim_chars + urls::grammar::lut_chars(":%");
+    constexpr std::string_view hex = "0123456789ABCDEF";
     std::string out(url.substr(0, info->begin));
-    out += urls::encode(url.substr(info->begin, info->end - info->begin), kept);
+    for (char const c : url.substr(info->begin, info->end - info->begin)) {
+        auto const u = static_cast<unsigned char>(c);
+        if (kept(u)) {
+            out.push_back(c);
+            continue;
+        }
+        out.push_back('%');
+        out.push_back(hex[u >> 4U]);
+        out.push_back(hex[u & 0x0FU]);
+    }
     out += url.substr(info->end);
     return out;
 }
