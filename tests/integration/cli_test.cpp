@@ -12,15 +12,6 @@
 namespace idemgate::test {
 namespace {
 
-/// A config file for --check-config; removed with the object.
-struct temp_config {
-    explicit temp_config(std::string const& yaml) : path(write_temp_file(yaml, ".yaml")) {}
-    ~temp_config() { std::filesystem::remove(path); }
-    temp_config(temp_config const&) = delete;
-    temp_config& operator=(temp_config const&) = delete;
-    std::filesystem::path path;
-};
-
 /// Whether a connect to 127.0.0.1:`port` is refused (the listener is closed). A connect that
 /// succeeds is closed at once, before any request.
 bool cli_listener_refuses(std::uint16_t port) {
@@ -55,14 +46,14 @@ TEST(command_line, an_unknown_option_exits_2) {
 }
 
 TEST(command_line, check_config_accepts_a_valid_file_with_exit_0) {
-    temp_config const cfg("listen: 127.0.0.1:0\nidempotency:\n  lock_ttl: 30s\n");
+    temp_config_file const cfg("listen: 127.0.0.1:0\nidempotency:\n  lock_ttl: 30s\n");
     auto const r = run_cli({"--check-config", cfg.path.string()});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
 TEST(command_line, check_config_names_each_bad_key_and_exits_2) {
-    temp_config const cfg("idempotency:\n  lock_ttl: banana\n  no_such_key: 1\n"
-                          "store:\n  backend: sqlite\n");
+    temp_config_file const cfg("idempotency:\n  lock_ttl: banana\n  no_such_key: 1\n"
+                               "store:\n  backend: sqlite\n");
     auto const r = run_cli({"--check-config", cfg.path.string()});
     EXPECT_EQ(r.exit_code, 2);
     auto const text = r.out + r.err;
@@ -77,7 +68,7 @@ TEST(command_line, check_config_on_a_missing_file_exits_2) {
 }
 
 TEST(command_line, running_with_a_bad_config_exits_2_without_listening) {
-    temp_config const cfg("listen: 127.0.0.1:0\nidempotency:\n  ttl: forever\n");
+    temp_config_file const cfg("listen: 127.0.0.1:0\nidempotency:\n  ttl: forever\n");
     auto const r = run_cli({"--config", cfg.path.string()});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE((r.out + r.err).find("idempotency.ttl"), std::string::npos) << r.out << r.err;

@@ -6,18 +6,9 @@
 namespace idemgate::test {
 namespace {
 
-/// A config file for one CLI run; removed with the object.
-struct bounds_config_file {
-    explicit bounds_config_file(std::string const& yaml) : path(write_temp_file(yaml, ".yaml")) {}
-    ~bounds_config_file() { std::filesystem::remove(path); }
-    bounds_config_file(bounds_config_file const&) = delete;
-    bounds_config_file& operator=(bounds_config_file const&) = delete;
-    std::filesystem::path path;
-};
-
 /// --check-config on `yaml`: exit 2 and a line naming `key`.
 void expect_refused(std::string const& yaml, std::string const& key) {
-    bounds_config_file const file(yaml);
+    temp_config_file const file(yaml);
     auto const r = run_cli({"--check-config", file.path.string()});
     EXPECT_EQ(r.exit_code, 2) << yaml << r.out << r.err;
     EXPECT_NE(r.err.find(key), std::string::npos) << key << " not named in:\n" << r.err;
@@ -54,7 +45,7 @@ TEST(config_bounds, check_config_refuses_a_ttl_shorter_than_lock_ttl) {
 }
 
 TEST(config_bounds, check_config_warns_about_a_ttl_shorter_than_upstream_timeout_and_exits_0) {
-    bounds_config_file const file(
+    temp_config_file const file(
         "idempotency:\n  ttl: 10s\n  lock_ttl: 10s\nupstream:\n  timeout: 30s\n");
     auto const r = run_cli({"--check-config", file.path.string()});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;

@@ -40,6 +40,15 @@ cli_result run_cli(std::vector<std::string> const& args,
 /// Writes `text` to a fresh file in the temp directory; the caller removes it.
 std::filesystem::path write_temp_file(std::string const& text, std::string const& suffix);
 
+/// A YAML config file (write_temp_file), removed with the object: for --check-config runs.
+struct temp_config_file {
+    explicit temp_config_file(std::string const& yaml) : path(write_temp_file(yaml, ".yaml")) {}
+    ~temp_config_file() { std::filesystem::remove(path); }
+    temp_config_file(temp_config_file const&) = delete;
+    temp_config_file& operator=(temp_config_file const&) = delete;
+    std::filesystem::path path;
+};
+
 /// A running gateway. Construction throws std::runtime_error (with the collected output)
 /// when the binary does not print its "listening" line within 10 s.
 /// @par Thread Safety: accessors may be called from any thread.
