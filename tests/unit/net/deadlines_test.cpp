@@ -3,6 +3,7 @@
 // nothing is watched, so an idle io_context has no work left. Rows that check that something
 // did not happen run the set on a manual clock, or show with a witness that ticks ran.
 #include "idemgate/util/deadlines.hpp"
+#include "support/socket_pair.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
@@ -17,16 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-/// A connected loopback pair on `ioc`.
-struct socket_pair {
-    explicit socket_pair(net::io_context& ioc) : a(ioc), b(ioc) {
-        tcp::acceptor acc(ioc, {net::ip::make_address("127.0.0.1"), 0});
-        a.connect(acc.local_endpoint());
-        acc.accept(b);
-    }
-    tcp::socket a;
-    tcp::socket b;
-};
+using test::socket_pair;
 
 struct read_outcome {
     error_code ec;

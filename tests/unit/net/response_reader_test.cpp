@@ -4,6 +4,7 @@
 // endless chunk line) failing the read. Lives here rather than in unit/proxy (pure tests)
 // because it needs sockets.
 #include "idemgate/proxy/response_reader.hpp"
+#include "support/socket_pair.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
@@ -20,13 +21,10 @@ using namespace std::chrono_literals;
 
 /// A connected loopback pair: the upstream writes, the gateway side reads.
 struct reader_sockets {
-    explicit reader_sockets(net::io_context& ioc) : upstream(ioc), gateway(ioc) {
-        tcp::acceptor acc(ioc, {net::ip::make_address("127.0.0.1"), 0});
-        gateway.connect(acc.local_endpoint());
-        acc.accept(upstream);
-    }
-    tcp::socket upstream;
-    tcp::socket gateway;
+    explicit reader_sockets(net::io_context& ioc) : pair(ioc) {}
+    test::socket_pair pair;
+    tcp::socket& upstream = pair.b;
+    tcp::socket& gateway = pair.a;
 };
 
 task<void> read_into(tcp::socket& s, beast::flat_buffer& buf, bool head,
