@@ -53,7 +53,7 @@ store::scope_key scope_hasher::make(std::string_view api_key, std::string_view a
                                     std::string_view idempotency_key) const {
     // Contract §2: the path without its query string is part of the scope.
     std::string_view const path = target.substr(0, target.find('?'));
-    std::string const key_hash = api_key_hash(api_key); // the API key never enters the buffer
+    std::string key_hash = api_key_hash(api_key); // the API key never enters the buffer
     std::string buf;
     buf.reserve(scope_domain.size() + key_hash.size() + account.size() + method.size() +
                 path.size() + idempotency_key.size() + 6 * 8);
@@ -63,7 +63,7 @@ store::scope_key scope_hasher::make(std::string_view api_key, std::string_view a
     append_field(buf, method);
     append_field(buf, path);
     append_field(buf, idempotency_key);
-    return store::scope_key{to_hex(sha256(buf)), key_hash};
+    return store::scope_key{to_hex(sha256(buf)), std::move(key_hash)}; // no second copy
 }
 
 } // namespace idemgate::engine
