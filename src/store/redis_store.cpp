@@ -154,8 +154,12 @@ task<result<begin_result>> redis_store::begin(scope_key key, fingerprint fp,
     auto owner = make_owner_token();
     if (!conn || !owner) co_return unavailable();
     // Arguments as named locals: GCC 12 cannot keep an initializer_list across co_await.
-    std::vector<std::string> args{hex_of(fp), *owner, positive_ms(lock_ttl)};
     auto cred = credential_key_of(key);
+    std::vector<std::string> args;
+    args.reserve(cred.empty() ? 3 : 6); // one allocation for the arguments
+    args.push_back(hex_of(fp));
+    args.push_back(*owner);
+    args.push_back(positive_ms(lock_ttl));
     if (!cred.empty()) {
         args.push_back(std::to_string(bound_.max_records));
         args.push_back(positive_ms(bound_.record_ttl));
