@@ -11,3 +11,8 @@ target_compile_options(idemgate_warnings INTERFACE
     # ... and, in sanitizer-instrumented code, false -Wmaybe-uninitialized (variant) ones.
     $<$<AND:$<CXX_COMPILER_ID:GNU>,$<BOOL:${IDEMGATE_SANITIZE}>>:-Wno-maybe-uninitialized>
     $<$<BOOL:${IDEMGATE_WERROR}>:-Werror>)
+
+# idemgate_target_options(TARGET): what every target of ours compiles and links with.
+function(idemgate_target_options target)
+    target_link_libraries(${target} PRIVATE idemgate_warnings idemgate_sanitizers)
+endfunction()

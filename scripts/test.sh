@@ -50,7 +50,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:log_path=$reports/ubsan"
 phase "ASan + UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DIDEMGATE_SANITIZE=ON \
   -DIDEMGATE_WERROR=ON -DIDEMGATE_INTEGRATION_TESTS=OFF
-cmake --build build-asan -j"$jobs" --target idemgate unit_pure_tests store_tests
+cmake --build build-asan -j"$jobs" --target idemgate unit_tests
 status=0
 phase "unit and store tests, sanitized"
 run_ctest build-asan || status=1

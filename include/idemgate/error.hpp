@@ -7,6 +7,8 @@
 
 namespace idemgate {
 
+using error_code = boost::system::error_code;
+
 enum class errc {
     ok = 0,
     key_invalid,          // 400 idempotency_key_invalid

@@ -2,7 +2,7 @@
 
 #include "idemgate/http/types.hpp"
 #include "idemgate/net.hpp"
-#include "idemgate/server/address.hpp"
+#include "idemgate/util/endpoint.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -25,7 +25,7 @@ task<unsigned> probe(tcp::endpoint ep, std::string path, error_code& failure) {
         co_return 0;
     }
     request req{http::verb::get, path, 11};
-    req.set(http::field::host, server::format_endpoint(ep));
+    req.set(http::field::host, util::format_endpoint(ep));
     req.set(http::field::connection, "close");
     if (auto [ec, n] = co_await http::async_write(stream, req); ec) {
         failure = ec;
@@ -49,7 +49,7 @@ int healthcheck(config::admin_config const& cfg, std::string_view path) {
     }
     tcp::endpoint ep;
     try {
-        ep = server::listen_endpoint(cfg.listen);
+        ep = util::listen_endpoint(cfg.listen);
     } catch (std::exception const& e) {
         std::cerr << "healthcheck: admin.listen: " << e.what() << '\n';
         return 1;
@@ -66,7 +66,7 @@ int healthcheck(config::admin_config const& cfg, std::string_view path) {
                   });
     ioc.run();
     if (status == 200) return 0;
-    auto const where = server::format_endpoint(ep) + std::string(path);
+    auto const where = util::format_endpoint(ep) + std::string(path);
     if (status != 0) {
         std::cerr << "healthcheck: " << where << " answered " << status << '\n';
     } else {

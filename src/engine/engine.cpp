@@ -1,8 +1,10 @@
 #include "idemgate/engine/engine.hpp"
 
 #include "idemgate/engine/classify.hpp"
+#include "idemgate/engine/completion.hpp"
 #include "idemgate/engine/decision.hpp"
 #include "idemgate/engine/fingerprint.hpp"
+#include "idemgate/engine/replay.hpp"
 #include "idemgate/http/error_response.hpp"
 #include "idemgate/log/log.hpp"
 #include "idemgate/proxy/forward.hpp"
@@ -42,38 +44,8 @@ request_view view_of(request const& req, config::idempotency_config const& cfg) 
     return v;
 }
 
-errc error_of(upstream_failure f) {
-    switch (f) {
-    case upstream_failure::not_sent:
-        return errc::upstream_unavailable;
-    case upstream_failure::timeout:
-        return errc::upstream_timeout;
-    case upstream_failure::broken:
-        break;
-    }
-    return errc::upstream_failed;
-}
-
 std::chrono::microseconds since(steady_clock::time_point t0) {
     return std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
-}
-
-std::int64_t steady_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               steady_clock::now().time_since_epoch())
-        .count();
-}
-
-metrics::upstream_error kind_of(upstream_failure f) {
-    switch (f) {
-    case upstream_failure::not_sent:
-        return metrics::upstream_error::connect;
-    case upstream_failure::timeout:
-        return metrics::upstream_error::timeout;
-    case upstream_failure::broken:
-        break;
-    }
-    return metrics::upstream_error::broken;
 }
 
 /// Counts a protected request in idemgate_inflight_requests for its lifetime.
@@ -104,8 +76,11 @@ task<handled> engine::handle(request req, std::string peer, client_gone gone) {
                           outcome::rejected,
                           std::move(cls.key),
                           {}};
-    if (cls.kind == request_class::passthrough)
-        co_return co_await forward_unprotected(std::move(req), peer, outcome::passthrough);
+    if (cls.kind == request_class::passthrough) {
+        auto h = co_await exchange(std::move(req), peer, nullptr, outcome::passthrough);
+        h.unprotected = cls.reason;
+        co_return h;
+    }
 
     claim c{scopes_.make(cls.api_key, view.account, view.method, view.target, cls.key),
             fingerprint_of(req.body(), icfg.fingerprint),
@@ -114,42 +89,16 @@ task<handled> engine::handle(request req, std::string peer, client_gone gone) {
     co_return co_await run_protected(std::move(req), peer, std::move(c), gone);
 }
 
-task<handled> engine::forward_unprotected(request req, std::string const& peer, outcome o) {
-    bool const keep_alive = req.keep_alive();
-    bool const head = req.method() == http::verb::head;
-    unsigned const version = req.version();
-    proxy::prepare_upstream_request(req, peer, pool_.target().base_path);
-    std::chrono::microseconds took{0};
-    auto r = co_await send(req, took);
-    if (!r.ok)
-        co_return handled{http_errors::make(error_of(r.failure), version, keep_alive),
-                          outcome::upstream_error,
-                          {},
-                          took};
-    proxy::prepare_client_response(r.res, keep_alive, head);
-    co_return handled{std::move(r.res), o, {}, took};
-}
-
 task<proxy::upstream_result> engine::send(request const& req, std::chrono::microseconds& took) {
     auto const t0 = steady_clock::now();
     auto r = co_await pool_.send(req);
     took = since(t0);
     auto const secs = static_cast<double>(took.count()) / 1e6;
-    if (r.ok) {
+    if (r.ok())
         metrics_.upstream(r.res.result_int(), secs);
-        last_ok_ms_.store(steady_ms(), std::memory_order_relaxed);
-    } else {
-        metrics_.upstream_failed(kind_of(r.failure), secs);
-        if (r.failure == upstream_failure::not_sent)
-            last_down_ms_.store(steady_ms(), std::memory_order_relaxed);
-    }
+    else
+        metrics_.upstream_failed(r.failure, secs);
     co_return r;
-}
-
-bool engine::upstream_usable() const noexcept {
-    auto const down = last_down_ms_.load(std::memory_order_relaxed);
-    return down == 0 || down <= last_ok_ms_.load(std::memory_order_relaxed) ||
-           steady_ms() - down > 5000;
 }
 
 task<handled> engine::run_protected(request req, std::string const& peer, claim c,
@@ -170,19 +119,19 @@ task<handled> engine::run_protected(request req, std::string const& peer, claim 
             if (cfg_.store.on_unavailable == config::unavailable_mode::fail_closed)
                 co_return reply(errc::store_unavailable, outcome::store_unavailable);
             metrics_.fail_open(); // contract §4: forwarded without protection, counted
-            auto h = co_await forward_unprotected(std::move(req), peer, outcome::store_unavailable);
-            h.key = c.idem_key;
-            co_return h;
+            co_return co_await exchange(std::move(req), peer, nullptr, outcome::store_unavailable,
+                                        std::move(c.idem_key));
         }
         switch (decide(begun->kind, icfg.concurrent)) {
         case action::forward:
             c.owner = std::move(begun->owner);
-            co_return co_await execute(std::move(req), peer, c);
+            co_return co_await exchange(std::move(req), peer, &c, outcome::executed,
+                                        std::move(c.idem_key));
         case action::replay:
             metrics_.replayed(begun->existing->response.body.size());
-            co_return handled{proxy::replay_response(begun->existing->response, icfg.replay_header,
-                                                     req.version(), req.keep_alive(),
-                                                     req.method() == http::verb::head),
+            co_return handled{replay_response(begun->existing->response, icfg.replay_header,
+                                              req.version(), req.keep_alive(),
+                                              req.method() == http::verb::head),
                               outcome::replayed,
                               c.idem_key,
                               {}};
@@ -205,33 +154,39 @@ task<handled> engine::run_protected(request req, std::string const& peer, claim 
     }
 }
 
-task<handled> engine::execute(request req, std::string const& peer, claim const& c) {
+task<handled> engine::exchange(request req, std::string const& peer, claim const* c, outcome o,
+                               std::string key) {
     bool const keep_alive = req.keep_alive();
     bool const head = req.method() == http::verb::head;
     unsigned const version = req.version();
     proxy::prepare_upstream_request(req, peer, pool_.target().base_path);
     std::chrono::microseconds took{0};
-    // contract §2: the in-progress record is renewed while the upstream works.
-    auto kept = keeper_.keep(co_await net::this_coro::executor, c.key, c.owner);
-    auto r = co_await send(req, took);
-    kept.release();
-    co_await finish(c, r);
-    if (!r.ok)
-        co_return handled{http_errors::make(error_of(r.failure), version, keep_alive),
-                          outcome::upstream_error, c.idem_key, took};
-    proxy::prepare_client_response(r.res, keep_alive, head);
-    co_return handled{std::move(r.res), outcome::executed, c.idem_key, took};
+    proxy::upstream_result r;
+    if (c != nullptr) {
+        // contract §2: the in-progress record is renewed while the upstream works.
+        auto kept = keeper_.keep(co_await net::this_coro::executor, c->key, c->owner);
+        r = co_await send(req, took);
+        kept.release();
+        co_await finish(*c, r);
+    } else {
+        r = co_await send(req, took);
+    }
+    if (!r.ok())
+        co_return handled{http_errors::make(r.failure, version, keep_alive),
+                          outcome::upstream_error, std::move(key), took};
+    proxy::prepare_client_response(r.res, 11, keep_alive, head);
+    co_return handled{std::move(r.res), o, std::move(key), took};
 }
 
 task<void> engine::finish(claim const& c, proxy::upstream_result const& r) {
     auto const& icfg = cfg_.idempotency;
-    auto const what = r.ok ? on_response(r.res.result_int(), icfg) : on_failure(r.failure);
+    auto const what = r.ok() ? on_response(r.res.result_int(), icfg) : on_failure(r.failure);
     if (what == completion::keep) co_return; // contract §3: outcome unknown, keep the lock
     error_code e;
     if (what == completion::release) {
         e = co_await store_.release(c.key, c.owner);
     } else {
-        auto stored = to_stored(r.res.result_int(), proxy::fields_of(r.res), r.res.body(), icfg);
+        auto stored = to_stored(r.res.result_int(), fields_of(r.res), r.res.body(), icfg);
         if (stored.body_omitted) metrics_.stored_without_body(metrics::body_omitted::too_large);
         e = co_await complete_or_omit_body(c, r, std::move(stored));
     }
@@ -250,7 +205,7 @@ task<error_code> engine::complete_or_omit_body(claim const& c, proxy::upstream_r
     if (e != errc::store_full || omitted) co_return e;
     // Status and headers only, built again from the response (the first attempt consumed
     // `stored`; a copy made up front would cost every completion its allocations).
-    auto headers_only = to_stored(r.res.result_int(), proxy::fields_of(r.res), {}, icfg);
+    auto headers_only = to_stored(r.res.result_int(), fields_of(r.res), {}, icfg);
     headers_only.body_omitted = true;
     // Contract §7: the store refused the record for its size (Redis -OOM, memory store full).
     // Left in progress, the claim would expire and a retry would run the operation again;

@@ -1,7 +1,7 @@
 #include "idemgate/http/request_rules.hpp"
 
+#include "idemgate/http/hop_by_hop.hpp"
 #include "idemgate/http/target.hpp"
-#include "idemgate/proxy/hop_by_hop.hpp"
 
 #include <boost/beast/core/string.hpp>
 
@@ -47,7 +47,7 @@ errc check_singletons(request const& req, head_rules const& rules) {
     for (auto const& f : req) {
         if (f.name() != http::field::connection) continue;
         for (auto const& name : rules.protected_fields)
-            if (proxy::named_by_connection(name, f.value())) return errc::bad_header;
+            if (named_by_connection(name, f.value())) return errc::bad_header;
     }
     return errc::ok;
 }

@@ -30,14 +30,50 @@ struct histogram_family {
 
 constexpr std::array<std::string_view, 6> code_classes{"1xx", "2xx", "3xx", "4xx", "5xx", "error"};
 
+// The label values of the error counters, and which errc each counts (docs/operations.md).
+constexpr std::array<std::string_view, 3> upstream_error_names{"connect", "timeout", "broken"};
+constexpr std::array<std::string_view, 3> store_error_names{"unavailable", "full", "not_owner"};
+constexpr std::array<std::string_view, 6> http_error_names{
+    "header_too_large", "body_too_large", "bad_request", "smuggling", "timeout", "overloaded"};
+
+std::size_t upstream_error_index(errc failure) noexcept {
+    if (failure == errc::upstream_unavailable) return 0; // nothing was sent
+    if (failure == errc::upstream_timeout) return 1;
+    return 2; // sent, connection broken or a malformed answer
+}
+
+std::size_t store_error_index(error_code e) noexcept {
+    if (e == errc::store_full) return 1;
+    if (e == errc::not_owner) return 2;
+    return 0;
+}
+
+std::size_t http_error_index(errc e) noexcept {
+    switch (e) {
+    case errc::header_too_large:
+        return 0;
+    case errc::request_too_large:
+        return 1;
+    case errc::bad_framing:
+    case errc::coding_unsupported:
+        return 3;
+    case errc::request_timeout:
+        return 4;
+    case errc::overloaded: // limits.max_inflight or limits.max_buffered_bytes reached
+        return 5;
+    default:
+        return 2;
+    }
+}
+
 } // namespace
 
 metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
     auto& r = *registry_;
     auto& req = counter(r, "idemgate_requests_total",
                         "Requests by the decision idemgate took (contract section 6).");
-    for (std::size_t i = 0; i < engine::outcome_count; ++i) {
-        requests_[i] = &req.Add({{"outcome", std::string(engine::outcome_names[i])}});
+    for (std::size_t i = 0; i < outcome_count; ++i) {
+        requests_[i] = &req.Add({{"outcome", std::string(outcome_names[i])}});
         request_seconds_[i] = std::make_unique<histogram>(latency_buckets());
     }
     auto& up = counter(r, "idemgate_upstream_requests_total",
@@ -109,10 +145,18 @@ void metrics::upstream(unsigned status, double seconds) noexcept {
     upstream_seconds_->observe(seconds);
 }
 
-void metrics::upstream_failed(upstream_error kind, double seconds) noexcept {
+void metrics::upstream_failed(errc failure, double seconds) noexcept {
     upstream_requests_[5]->Increment();
-    upstream_errors_[static_cast<std::size_t>(kind)]->Increment();
+    upstream_errors_[upstream_error_index(failure)]->Increment();
     upstream_seconds_->observe(seconds);
+}
+
+void metrics::store_failed(error_code e) noexcept {
+    store_errors_[store_error_index(e)]->Increment();
+}
+
+void metrics::http_failure(errc e) noexcept {
+    http_errors_[http_error_index(e)]->Increment();
 }
 
 void metrics::store(store_op op, double seconds, bool ok) noexcept {
@@ -130,9 +174,9 @@ std::string metrics::serialize() const {
     };
     auto& rd = add("idemgate_request_duration_seconds",
                    "Time from a complete request head to the response, by outcome.");
-    for (std::size_t i = 0; i < engine::outcome_count; ++i)
+    for (std::size_t i = 0; i < outcome_count; ++i)
         rd.metric.push_back(
-            request_seconds_[i]->collect({{"outcome", std::string(engine::outcome_names[i])}}));
+            request_seconds_[i]->collect({{"outcome", std::string(outcome_names[i])}}));
     add("idemgate_upstream_request_duration_seconds", "Upstream exchanges, connect included.")
         .metric.push_back(upstream_seconds_->collect({}));
     auto& sd = add("idemgate_store_operation_duration_seconds", "Store calls by operation.");

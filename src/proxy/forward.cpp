@@ -1,6 +1,6 @@
 #include "idemgate/proxy/forward.hpp"
 
-#include "idemgate/proxy/hop_by_hop.hpp"
+#include "idemgate/http/hop_by_hop.hpp"
 
 #include <boost/range/iterator_range.hpp>
 
@@ -12,27 +12,13 @@ namespace idemgate::proxy {
 namespace {
 
 /// Every Connection field's value joined by commas (a list may be split over fields).
-template <class Fields>
-std::string connection_value(Fields const& fields) {
+std::string connection_value(http::fields const& fields) {
     std::string connection;
     for (auto const& f : boost::make_iterator_range(fields.equal_range(http::field::connection))) {
         if (!connection.empty()) connection += ',';
         connection.append(f.value());
     }
     return connection;
-}
-
-/// Removes hop-by-hop fields and those a Connection field names (RFC 9110 §7.6.1).
-template <class Fields>
-void drop_connection_fields(Fields& fields) {
-    std::string const connection = connection_value(fields);
-    for (auto it = fields.begin(); it != fields.end();) {
-        auto const name = it->name_string();
-        if (is_hop_by_hop(name) || (!connection.empty() && named_by_connection(name, connection)))
-            it = fields.erase(it);
-        else
-            ++it;
-    }
 }
 
 /// A response to HEAD, 1xx, 204 and 304 has no body whatever its Content-Length says.
@@ -59,6 +45,19 @@ void frame(response& res, bool head_request) {
 }
 
 } // namespace
+
+void drop_connection_fields(http::fields& fields) {
+    using http_server::is_hop_by_hop;
+    using http_server::named_by_connection;
+    std::string const connection = connection_value(fields);
+    for (auto it = fields.begin(); it != fields.end();) {
+        auto const name = it->name_string();
+        if (is_hop_by_hop(name) || (!connection.empty() && named_by_connection(name, connection)))
+            it = fields.erase(it);
+        else
+            ++it;
+    }
+}
 
 void prepare_upstream_request(request& req, std::string_view peer_address,
                               std::string_view base_path) {
@@ -88,35 +87,10 @@ void prepare_upstream_request(request& req, std::string_view peer_address,
         req.erase(http::field::content_length);
 }
 
-store::header_list fields_of(response const& res) {
-    store::header_list out;
-    for (auto const& f : res)
-        out.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    return out;
-}
-
-void prepare_client_response(response& res, bool keep_alive, bool head_request) {
-    drop_connection_fields(res);
-    res.version(11);
+void prepare_client_response(response& res, unsigned version, bool keep_alive, bool head_request) {
+    res.version(version);
     res.keep_alive(keep_alive);
     frame(res, head_request);
-}
-
-response replay_response(store::stored_response const& stored, std::string_view replay_header,
-                         unsigned version, bool keep_alive, bool head_request) {
-    response res{static_cast<http::status>(stored.status), version};
-    for (auto const& [name, value] : stored.headers) res.insert(name, value);
-    res.set(replay_header, "true");
-    if (stored.body_omitted) {
-        // The original body exceeded max_stored_body (docs/behaviour.md): never re-execute.
-        res.set("Idempotency-Replay-Body-Omitted", "true");
-        res.erase(http::field::content_length);
-    } else {
-        res.body() = stored.body;
-    }
-    res.keep_alive(keep_alive);
-    frame(res, head_request);
-    return res;
 }
 
 } // namespace idemgate::proxy

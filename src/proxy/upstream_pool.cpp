@@ -3,6 +3,7 @@
 #include "idemgate/error.hpp"
 #include "idemgate/http/wire.hpp"
 #include "idemgate/log/log.hpp"
+#include "idemgate/proxy/forward.hpp"
 #include "idemgate/proxy/response_reader.hpp"
 
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -11,6 +12,7 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <exception>
 #include <tuple>
 #include <variant>
@@ -67,9 +69,15 @@ private:
 
 namespace {
 
-engine::upstream_failure failure_of(upstream_connection& conn) {
-    return conn.deadline().fired() ? engine::upstream_failure::timeout
-                                   : engine::upstream_failure::broken;
+/// A sent request's failure (contract §3: outcome unknown either way).
+errc failure_of(upstream_connection& conn) {
+    return conn.deadline().fired() ? errc::upstream_timeout : errc::upstream_failed;
+}
+
+std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 /// One request/response on an open connection. The caller owns `req` and `conn`.
@@ -80,7 +88,7 @@ task<upstream_result> exchange(Stream& s, upstream_connection& conn, request con
     auto [wec, wn] = co_await wire::async_write(s, req, conn.head());
     if (wec) {
         // Some bytes may have left: the outcome is unknown (contract §3).
-        out.ec = wec;
+        out.cause = wec;
         out.failure = failure_of(conn);
         co_return out;
     }
@@ -88,13 +96,13 @@ task<upstream_result> exchange(Stream& s, upstream_connection& conn, request con
                                     cfg.max_response_body.bytes);
     if (r.ec) {
         // Sent, and no usable answer (malformed, 101, reset): outcome unknown (contract §3).
-        out.ec = r.ec;
+        out.cause = r.ec;
         out.failure = failure_of(conn);
         co_return out;
     }
     out.res = std::move(r.res);
+    drop_connection_fields(out.res); // once, for the client and the store alike
     out.reusable = r.reusable;
-    out.ok = true;
     co_return out;
 }
 
@@ -172,9 +180,10 @@ task<upstream_result> upstream_pool::send(request const& req) {
             conn = nullptr;
         }
         if (!conn) {
+            last_down_ms_.store(steady_ms(), std::memory_order_relaxed);
             upstream_result out; // nothing was sent (contract §3)
-            out.ec = ec;
-            out.failure = engine::upstream_failure::not_sent;
+            out.cause = ec;
+            out.failure = errc::upstream_unavailable;
             co_return out;
         }
     }
@@ -191,17 +200,25 @@ task<upstream_result> upstream_pool::send(request const& req) {
         // connection rather than end the process (contract §7).
         log::error("upstream exchange failed", {{"error", e.what()}});
         out = upstream_result{};
-        out.ec = errc::upstream_failed;
-        out.failure = engine::upstream_failure::broken;
+        out.failure = errc::upstream_failed;
     }
+    if (out.ok()) last_ok_ms_.store(steady_ms(), std::memory_order_relaxed);
     // Only a connection whose response ended exactly at the last byte read goes back. No
     // peek here: bytes still on their way would show no better now than when the
     // connection is taken again, and take_idle() peeks then (one recv per reuse).
-    if (out.ok && out.reusable && idle_.size() < cfg_.pool_size) {
+    if (out.ok() && out.reusable && idle_.size() < cfg_.pool_size) {
         conn->deadline().expires_never();
         idle_.push_back(std::move(conn));
     }
     co_return out;
+}
+
+bool upstream_pool::usable() const noexcept {
+    auto const down = last_down_ms_.load(std::memory_order_relaxed);
+    if (down == 0 || down <= last_ok_ms_.load(std::memory_order_relaxed)) return true;
+    // A connect attempt takes up to connect_timeout: one more after that long may succeed.
+    auto const hold = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.connect_timeout);
+    return steady_ms() - down > hold.count();
 }
 
 } // namespace idemgate::proxy

@@ -2,16 +2,16 @@
 
 #include "idemgate/admin/admin_server.hpp"
 #include "idemgate/engine/engine.hpp"
-#include "idemgate/http/session.hpp"
 #include "idemgate/log/log.hpp"
-#include "idemgate/metrics/instrumented_store.hpp"
 #include "idemgate/metrics/metrics.hpp"
 #include "idemgate/proxy/upstream_pool.hpp"
-#include "idemgate/server/address.hpp"
+#include "idemgate/server/session.hpp"
 #include "idemgate/store/factory.hpp"
+#include "idemgate/store/instrumented_store.hpp"
 #include "idemgate/util/clock.hpp"
 #include "idemgate/util/cpus.hpp"
 #include "idemgate/util/deadlines.hpp"
+#include "idemgate/util/endpoint.hpp"
 #include "idemgate/util/fd_limit.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -39,8 +39,8 @@ struct worker {
     std::unique_ptr<proxy::upstream_pool> pool;
     std::unique_ptr<engine::engine> eng;
     std::unique_ptr<tcp_acceptor> acceptor;
-    http_server::session_registry registry;
-    std::unique_ptr<http_server::session_context> ctx;
+    session_registry registry;
+    std::unique_ptr<session_context> ctx;
     std::thread thread;
 };
 
@@ -90,10 +90,11 @@ std::unique_ptr<tcp_acceptor> listen_on(net::io_context& ioc, tcp::endpoint ep,
     error_code ec;
     a->bind(ep, ec);
     if (ec == net::error::address_in_use) {
-        throw std::runtime_error(std::string(what) + " " + format_endpoint(ep) +
+        throw std::runtime_error(std::string(what) + " " + util::format_endpoint(ep) +
                                  ": address in use (another process listens there)");
     }
-    if (ec) throw boost::system::system_error(ec, std::string(what) + " " + format_endpoint(ep));
+    if (ec)
+        throw boost::system::system_error(ec, std::string(what) + " " + util::format_endpoint(ep));
     a->listen(net::socket_base::max_listen_connections);
     return a;
 }
@@ -150,12 +151,12 @@ void gateway::impl::setup() {
     for (unsigned i = 0; i < n; ++i) {
         auto w = std::make_unique<worker>();
         w->deadlines = std::make_unique<util::deadline_set>(w->ioc.get_executor(), tick);
-        w->st = std::make_unique<metrics::instrumented_store>(stores->make(w->ioc.get_executor()),
-                                                              stats);
+        w->st =
+            std::make_unique<store::instrumented_store>(stores->make(w->ioc.get_executor()), stats);
         w->pool = std::make_unique<proxy::upstream_pool>(w->ioc.get_executor(), target,
                                                          cfg.upstream, tls.get(), *w->deadlines);
         w->eng = std::make_unique<engine::engine>(cfg, *w->st, *w->pool, scopes, stats);
-        w->ctx = std::make_unique<http_server::session_context>(http_server::session_context{
+        w->ctx = std::make_unique<session_context>(session_context{
             cfg, *w->eng, stats, closing, w->registry, *w->deadlines, rules, limits});
         workers.push_back(std::move(w));
     }
@@ -178,7 +179,7 @@ void gateway::impl::cap_connections(unsigned threads) {
 }
 
 tcp::endpoint gateway::impl::open_listeners() {
-    workers[0]->acceptor = listen_on(workers[0]->ioc, listen_endpoint(cfg.listen), "listen");
+    workers[0]->acceptor = listen_on(workers[0]->ioc, util::listen_endpoint(cfg.listen), "listen");
     for (std::size_t i = 1; i < workers.size(); ++i)
         workers[i]->acceptor = share(workers[i]->ioc, *workers[0]->acceptor);
     return workers[0]->acceptor->local_endpoint();
@@ -187,7 +188,7 @@ tcp::endpoint gateway::impl::open_listeners() {
 bool gateway::impl::ready() const {
     if (draining.load()) return false;
     for (auto const& w : workers)
-        if (!w->eng->upstream_usable()) return false;
+        if (!w->pool->usable()) return false;
     return cfg.store.on_unavailable == config::unavailable_mode::fail_open || store_up();
 }
 
@@ -225,7 +226,7 @@ task<void> gateway::impl::accept_loop(worker& w) {
         active.fetch_add(1, std::memory_order_relaxed);
         error_code ignored;
         sock.set_option(tcp::no_delay(true), ignored);
-        net::co_spawn(w.ioc, http_server::run_session(tcp_socket(std::move(sock)), *w.ctx),
+        net::co_spawn(w.ioc, run_session(tcp_socket(std::move(sock)), *w.ctx),
                       [this](std::exception_ptr e) {
                           active.fetch_sub(1, std::memory_order_relaxed);
                           log::failed("client session", e);
@@ -282,8 +283,8 @@ int gateway::run() {
     std::string admin_address;
     if (!s.cfg.admin.listen.empty()) {
         s.admin_acceptor =
-            listen_on(s.control, listen_endpoint(s.cfg.admin.listen), "admin.listen");
-        admin_address = format_endpoint(s.admin_acceptor->local_endpoint());
+            listen_on(s.control, util::listen_endpoint(s.cfg.admin.listen), "admin.listen");
+        admin_address = util::format_endpoint(s.admin_acceptor->local_endpoint());
         s.admin_ctx = std::make_unique<admin::admin_context>(
             admin::admin_context{s.stats, [&s] { return s.ready(); }, [&s] { s.before_scrape(); }});
         net::co_spawn(s.control, admin::run_admin(*s.admin_acceptor, *s.admin_ctx),
@@ -296,7 +297,7 @@ int gateway::run() {
             w->ioc.get_executor());
         w->thread = std::thread([&ioc = w->ioc, guard] { run_guarded(ioc); });
     }
-    log::info("listening", {{"listen", format_endpoint(ep)},
+    log::info("listening", {{"listen", util::format_endpoint(ep)},
                             {"admin", admin_address},
                             {"threads", s.workers.size()},
                             {"upstream", s.cfg.upstream.url},

@@ -3,7 +3,7 @@
 #include "idemgate/error.hpp"
 #include "idemgate/redis/connection.hpp"
 #include "idemgate/redis/scripts.hpp"
-#include "idemgate/store/memory_store.hpp"
+#include "idemgate/store/owner_token.hpp"
 #include "idemgate/store/record_codec.hpp"
 
 #include "idemgate/log/log.hpp"

@@ -138,6 +138,33 @@ TEST_F(operations_logs, an_access_line_is_a_json_object_with_every_documented_fi
     EXPECT_EQ(line->dump().find("4242"), std::string::npos);
 }
 
+TEST_F(operations_logs, a_passthrough_access_line_says_why_the_request_was_not_protected) {
+    start_gateway();
+    auto const no_key = without_header(protected_post(""), "Idempotency-Key");
+    ASSERT_EQ(send(with_header(no_key, "X-Request-Id", "why-missing-key")).status, 201U);
+    ASSERT_EQ(send({"GET", "/v1/charges", {{"X-Request-Id", "why-method"}}, {}}).status, 201U);
+    auto const protected_one =
+        send(with_header(protected_post("why-1"), "X-Request-Id", "why-none"));
+    ASSERT_EQ(protected_one.status, 201U);
+    auto const line_of = [&](std::string const& id) {
+        return gateway_->wait_for_json(
+            [&](nlohmann::json const& j) {
+                return j.value("msg", "") == "access" && j.value("request_id", "") == id;
+            },
+            3s);
+    };
+    auto const missing = line_of("why-missing-key");
+    ASSERT_TRUE(missing.has_value()) << gateway_->output();
+    EXPECT_EQ(missing->value("outcome", ""), "passthrough");
+    EXPECT_EQ(missing->value("unprotected", ""), "missing_key");
+    auto const method = line_of("why-method");
+    ASSERT_TRUE(method.has_value()) << gateway_->output();
+    EXPECT_EQ(method->value("unprotected", ""), "method");
+    auto const executed = line_of("why-none");
+    ASSERT_TRUE(executed.has_value()) << gateway_->output();
+    EXPECT_FALSE(executed->contains("unprotected")) << executed->dump();
+}
+
 TEST_F(operations_logs, a_missing_request_id_is_generated_forwarded_echoed_and_logged) {
     start_gateway();
     auto const a = send(protected_post("rid-1"));

@@ -2,6 +2,7 @@
 // process (RSS) within ~1.5×, so the charge per record must be an honest estimate of its cost:
 // key, map and index nodes, the record, its strings and the allocator's overhead.
 #include "idemgate/store/memory_store.hpp"
+#include "idemgate/store/owner_token.hpp"
 
 #include <gtest/gtest.h>
 

@@ -5,6 +5,7 @@
 #include "idemgate/error.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace idemgate::engine {
 
@@ -14,7 +15,14 @@ enum class request_class {
     rejected,          // answered by idemgate with `error`; upstream not called
 };
 
+/// Why a request is forwarded unprotected: the access log's `unprotected` field tells an
+/// operator why a key was not honoured (docs/operations.md).
 enum class passthrough_reason { none, method, no_api_key, missing_key };
+
+constexpr std::string_view name_of(passthrough_reason r) noexcept {
+    constexpr std::string_view names[] = {"", "method", "no_api_key", "missing_key"};
+    return names[static_cast<int>(r)];
+}
 
 struct classification {
     request_class kind = request_class::passthrough;

@@ -2,6 +2,7 @@
 // Contract §3: what to do with the in-progress record once the upstream answered or failed.
 // Pure.
 #include "idemgate/config/config.hpp"
+#include "idemgate/error.hpp"
 #include "idemgate/store/record.hpp"
 
 #include <string_view>
@@ -14,21 +15,16 @@ enum class completion {
     keep,    // outcome unknown: leave the in-progress record to expire after lock_ttl
 };
 
-enum class upstream_failure {
-    not_sent, // connect refused, DNS, TLS handshake: nothing was sent
-    timeout,  // sent, no complete response in time
-    broken,   // sent, connection reset or a malformed response
-};
-
 /// A status in no_store_statuses -> release; anything else -> store.
 completion on_response(unsigned status, config::idempotency_config const& cfg) noexcept;
 
-/// not_sent -> release; timeout, broken -> keep.
-completion on_failure(upstream_failure f) noexcept;
+/// How an exchange failed (proxy::upstream_result::failure): errc::upstream_unavailable
+/// (nothing was sent) -> release; errc::upstream_timeout, errc::upstream_failed or anything
+/// else (sent, outcome unknown) -> keep.
+completion on_failure(errc failure) noexcept;
 
-/// The record to keep: end-to-end headers only (hop_by_hop.hpp, plus every field a Connection
-/// field names), in their order; body omitted (and flagged) when larger than max_stored_body;
-/// status as is. `headers` are the upstream response's fields in order.
+/// The record to keep: `headers` as given (the upstream response's end-to-end fields, in
+/// order); body omitted (and flagged) when larger than max_stored_body; status as is.
 store::stored_response to_stored(unsigned status, store::header_list headers, std::string body,
                                  config::idempotency_config const& cfg);
 

@@ -2,16 +2,16 @@
 // Drives one request through contract §1–3: classify, claim in the store, forward or
 // replay, complete. One engine per io_context; never throws on the data plane.
 #include "idemgate/config/config.hpp"
+#include "idemgate/engine/classify.hpp"
 #include "idemgate/engine/lock_keeper.hpp"
-#include "idemgate/engine/outcome.hpp"
 #include "idemgate/engine/scope.hpp"
 #include "idemgate/http/types.hpp"
 #include "idemgate/metrics/metrics.hpp"
 #include "idemgate/net.hpp"
+#include "idemgate/outcome.hpp"
 #include "idemgate/proxy/upstream_pool.hpp"
 #include "idemgate/store/store.hpp"
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -21,9 +21,10 @@ namespace idemgate::engine {
 /// What the session needs besides the response: for metrics and the access log.
 struct handled {
     response res;
-    engine::outcome result = outcome::passthrough;
+    idemgate::outcome result = outcome::passthrough;
     std::string key; // the Idempotency-Key when the request was protected
     std::chrono::microseconds upstream_time{0};
+    passthrough_reason unprotected = passthrough_reason::none; // outcome passthrough: why
 };
 
 /// Whether the client of a request has gone (closed or reset its connection): a waiter of
@@ -41,16 +42,14 @@ public:
     /// `peer` is the client's address (for X-Forwarded-For).
     task<handled> handle(request req, std::string peer, client_gone gone = {});
 
-    /// False while the last upstream connect failed and no exchange succeeded since, for at
-    /// most 5 s (so readiness recovers without traffic). Thread-safe.
-    bool upstream_usable() const noexcept;
-
 private:
     struct claim; // the protected request's scope, fingerprint and owner
-    task<handled> forward_unprotected(request req, std::string const& peer, outcome o);
     task<handled> run_protected(request req, std::string const& peer, claim c,
                                 client_gone const& gone);
-    task<handled> execute(request req, std::string const& peer, claim const& c);
+    /// The one exchange path: prepare, send (renewing `c`'s claim while the upstream works,
+    /// then completing it), answer. `c` null: unprotected (passthrough, fail_open).
+    task<handled> exchange(request req, std::string const& peer, claim const* c, outcome o,
+                           std::string key = {});
     task<void> finish(claim const& c, proxy::upstream_result const& r);
     /// complete(), and once more without the body when the store refuses it as too big.
     task<error_code> complete_or_omit_body(claim const& c, proxy::upstream_result const& r,
@@ -63,8 +62,6 @@ private:
     scope_hasher const& scopes_;
     metrics::metrics& metrics_;
     lock_keeper keeper_;
-    std::atomic<std::int64_t> last_ok_ms_{0};   // steady clock
-    std::atomic<std::int64_t> last_down_ms_{0}; // steady clock, a connect failure
 };
 
 } // namespace idemgate::engine

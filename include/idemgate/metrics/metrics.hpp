@@ -3,8 +3,9 @@
 // Counters and gauges are prometheus-cpp's (lock-free atomic updates); histograms are our
 // own lock-free ones (histogram.hpp). The registry is built once at startup; recording never
 // allocates or locks.
-#include "idemgate/engine/outcome.hpp"
+#include "idemgate/error.hpp"
 #include "idemgate/metrics/histogram.hpp"
+#include "idemgate/outcome.hpp"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -20,25 +21,9 @@ namespace idemgate::metrics {
 enum class store_op : std::size_t { begin, complete, release, renew };
 inline constexpr std::array<std::string_view, 4> store_op_names{"begin", "complete", "release",
                                                                 "renew"};
-enum class store_error : std::size_t { unavailable, full, not_owner };
-inline constexpr std::array<std::string_view, 3> store_error_names{"unavailable", "full",
-                                                                   "not_owner"};
-enum class upstream_error : std::size_t { connect, timeout, broken };
-inline constexpr std::array<std::string_view, 3> upstream_error_names{"connect", "timeout",
-                                                                      "broken"};
 /// Why a completed record was stored without its body (the client still got it in full).
 enum class body_omitted : std::size_t { too_large, store_full };
 inline constexpr std::array<std::string_view, 2> body_omitted_names{"too_large", "store_full"};
-enum class http_error : std::size_t {
-    header_too_large,
-    body_too_large,
-    bad_request,
-    smuggling,
-    timeout,
-    overloaded // limits.max_inflight or limits.max_buffered_bytes reached
-};
-inline constexpr std::array<std::string_view, 6> http_error_names{
-    "header_too_large", "body_too_large", "bad_request", "smuggling", "timeout", "overloaded"};
 
 /// Thread-safe: every method may be called from any thread.
 class metrics {
@@ -47,18 +32,19 @@ public:
     metrics(metrics const&) = delete;
     metrics& operator=(metrics const&) = delete;
 
-    void request(engine::outcome o, double seconds) noexcept {
+    void request(outcome o, double seconds) noexcept {
         auto const i = static_cast<std::size_t>(o);
         requests_[i]->Increment();
         request_seconds_[i]->observe(seconds);
     }
-    /// `status` 0: no response (see upstream_failed).
+    /// An upstream response with this status.
     void upstream(unsigned status, double seconds) noexcept;
-    void upstream_failed(upstream_error kind, double seconds) noexcept;
+    /// An exchange without a response; `failure` as proxy::upstream_result gives it.
+    void upstream_failed(errc failure, double seconds) noexcept;
     void store(store_op op, double seconds, bool ok) noexcept;
-    void store_failed(store_error kind) noexcept {
-        store_errors_[static_cast<std::size_t>(kind)]->Increment();
-    }
+    /// A store call that failed with `e` (errc::store_full, errc::not_owner, or any other
+    /// error: unavailable).
+    void store_failed(error_code e) noexcept;
     void store_write_failure() noexcept { store_write_failures_->Increment(); }
     void stored_without_body(body_omitted reason) noexcept {
         body_omitted_[static_cast<std::size_t>(reason)]->Increment();
@@ -69,9 +55,8 @@ public:
     void replayed(std::size_t body_bytes) noexcept {
         replayed_bytes_->Increment(static_cast<double>(body_bytes));
     }
-    void http_failure(http_error reason) noexcept {
-        http_errors_[static_cast<std::size_t>(reason)]->Increment();
-    }
+    /// A client request refused before the engine with `e` (a limit or a framing rule).
+    void http_failure(errc e) noexcept;
     void fail_open() noexcept { fail_open_->Increment(); }
     void inflight(int delta) noexcept { inflight_->Increment(delta); }
     void connection_opened() noexcept {
@@ -97,15 +82,15 @@ private:
     void register_histograms();
 
     std::shared_ptr<prometheus::Registry> registry_;
-    std::array<prometheus::Counter*, engine::outcome_count> requests_{};
-    std::array<std::unique_ptr<histogram>, engine::outcome_count> request_seconds_;
+    std::array<prometheus::Counter*, outcome_count> requests_{};
+    std::array<std::unique_ptr<histogram>, outcome_count> request_seconds_;
     std::array<prometheus::Counter*, 6> upstream_requests_{}; // 1xx..5xx, error
     std::array<prometheus::Counter*, 3> upstream_errors_{};
     std::unique_ptr<histogram> upstream_seconds_;
     std::array<std::array<prometheus::Counter*, 2>, 4> store_ops_{}; // [op][ok, error]
     std::array<std::unique_ptr<histogram>, 4> store_seconds_;
     std::array<prometheus::Counter*, 3> store_errors_{};
-    std::array<prometheus::Counter*, http_error_names.size()> http_errors_{};
+    std::array<prometheus::Counter*, 6> http_errors_{};
     std::unique_ptr<histogram> stored_bytes_;
     prometheus::Counter* replayed_bytes_ = nullptr;
     prometheus::Counter* store_write_failures_ = nullptr;

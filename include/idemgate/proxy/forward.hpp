@@ -1,7 +1,6 @@
 #pragma once
 // Proxy hygiene in one place (architecture.md item 11): what crosses the proxy and what not.
 #include "idemgate/http/types.hpp"
-#include "idemgate/store/record.hpp"
 
 #include <string_view>
 
@@ -15,16 +14,14 @@ namespace idemgate::proxy {
 void prepare_upstream_request(request& req, std::string_view peer_address,
                               std::string_view base_path);
 
-/// Every field of a response, in order; engine::to_stored keeps the end-to-end ones.
-store::header_list fields_of(response const& res);
+/// Removes hop-by-hop fields and those a Connection field names (RFC 9110 §7.6.1), keeping
+/// the others in their order. The pool applies it to every upstream response as it is read,
+/// so that the live answer and the stored record hold the same fields.
+void drop_connection_fields(http::fields& fields);
 
-/// Rewrites an upstream response for the client in place: drops hop-by-hop fields and
-/// Connection-named ones, and frames it for `keep_alive` and `head_request`.
-void prepare_client_response(response& res, bool keep_alive, bool head_request);
-
-/// A client response rebuilt from a stored record (replay): stored status, headers and body
-/// byte for byte, plus the replay header.
-response replay_response(store::stored_response const& stored, std::string_view replay_header,
-                         unsigned version, bool keep_alive, bool head_request);
+/// Frames a response for the client in place (its fields already end-to-end): `version`,
+/// `keep_alive`, and a Content-Length from the body except where a response has none (HEAD,
+/// 1xx, 204, 304).
+void prepare_client_response(response& res, unsigned version, bool keep_alive, bool head_request);
 
 } // namespace idemgate::proxy

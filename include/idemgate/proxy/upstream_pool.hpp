@@ -1,7 +1,7 @@
 #pragma once
 // Keep-alive connections to the upstream, one pool per io_context (no locks).
 #include "idemgate/config/config.hpp"
-#include "idemgate/engine/completion.hpp"
+#include "idemgate/error.hpp"
 #include "idemgate/http/types.hpp"
 #include "idemgate/net.hpp"
 #include "idemgate/proxy/upstream.hpp"
@@ -9,6 +9,8 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -18,13 +20,19 @@ class upstream_connection;
 
 /// What an exchange with the upstream gave: a response, or how it failed (contract §3).
 struct upstream_result {
-    bool ok = false;
-    engine::upstream_failure failure = engine::upstream_failure::not_sent;
-    error_code ec;
+    /// errc::ok, or how the exchange failed: errc::upstream_unavailable (nothing was sent),
+    /// errc::upstream_timeout or errc::upstream_failed (sent, outcome unknown).
+    errc failure = errc::ok;
+    /// The socket, TLS or parser error behind `failure`.
+    error_code cause;
+    /// The upstream's response, end-to-end fields only (drop_connection_fields, forward.hpp):
+    /// what the client gets and what the store keeps go through that one rule.
     response res;
     /// The connection may carry another exchange (the pool's business: a complete response
     /// with no byte after it, keep-alive framing).
     bool reusable = false;
+
+    bool ok() const noexcept { return failure == errc::ok; }
 };
 
 /// Not thread-safe: use from the io_context it was made for.
@@ -46,6 +54,11 @@ public:
 
     upstream_target const& target() const noexcept { return target_; }
 
+    /// False after a failed connect until an exchange succeeds, for at most
+    /// upstream.connect_timeout (so readiness recovers without traffic). Thread-safe: the
+    /// admin listener asks it from its own thread.
+    bool usable() const noexcept;
+
 private:
     task<std::unique_ptr<upstream_connection>> connect(error_code& ec);
     std::unique_ptr<upstream_connection> take_idle();
@@ -56,6 +69,8 @@ private:
     net::ssl::context* tls_;
     util::deadline_set& deadlines_;
     std::vector<std::unique_ptr<upstream_connection>> idle_;
+    std::atomic<std::int64_t> last_ok_ms_{0};   // steady clock
+    std::atomic<std::int64_t> last_down_ms_{0}; // steady clock, a connect failure
 };
 
 } // namespace idemgate::proxy

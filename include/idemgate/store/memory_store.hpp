@@ -107,8 +107,4 @@ private:
     std::shared_ptr<memory_db> db_;
 };
 
-/// 32 hex chars: 8 random bytes drawn once per thread (OpenSSL), then a per-thread counter:
-/// unique across threads, processes and replicas. nullopt if the RNG fails.
-std::optional<owner_token> make_owner_token();
-
 } // namespace idemgate::store

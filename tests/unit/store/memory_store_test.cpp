@@ -6,9 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <set>
-#include <thread>
-
 namespace idemgate::store {
 namespace {
 
@@ -200,23 +197,5 @@ TEST(memory_factory, reports_the_records_and_bytes_it_holds_for_the_gauges) {
     EXPECT_EQ(held().records, before_release.records - 1);
     EXPECT_LT(held().bytes, before_release.bytes);
 }
-
-TEST(owner_token, is_32_hex_chars_and_does_not_repeat) {
-    std::set<owner_token> seen;
-    for (int i = 0; i < 1000; ++i) {
-        auto const t = make_owner_token();
-        ASSERT_TRUE(t.has_value());
-        ASSERT_EQ(t->size(), 32U);
-        ASSERT_EQ(t->find_first_not_of("0123456789abcdef"), std::string::npos);
-        seen.insert(*t);
-    }
-    EXPECT_EQ(seen.size(), 1000U);
-    // Another thread (or process, or replica) draws its own random half.
-    owner_token elsewhere;
-    std::thread([&] { elsewhere = make_owner_token().value(); }).join();
-    EXPECT_FALSE(seen.contains(elsewhere));
-    EXPECT_NE(elsewhere.substr(0, 16), seen.begin()->substr(0, 16));
-}
-
 } // namespace
 } // namespace idemgate::store

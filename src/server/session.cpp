@@ -1,4 +1,4 @@
-#include "idemgate/http/session.hpp"
+#include "idemgate/server/session.hpp"
 
 #include "idemgate/http/error_response.hpp"
 #include "idemgate/http/request_id.hpp"
@@ -19,8 +19,13 @@
 
 #include <cerrno>
 
-namespace idemgate::http_server {
+namespace idemgate::server {
 
+using http_server::check_head;
+using http_server::drop_trailers;
+using http_server::ensure_request_id;
+using http_server::fields_of_head;
+using http_server::head_fields;
 using std::chrono::steady_clock;
 
 void session_registry::close_idle() {
@@ -75,34 +80,18 @@ request_summary summarise(request const& req, std::string id) {
             std::move(id)};
 }
 
-/// The idemgate_http_errors_total reason of a request refused before the engine.
-metrics::http_error reason_of(errc e) {
-    switch (e) {
-    case errc::request_too_large:
-        return metrics::http_error::body_too_large;
-    case errc::header_too_large:
-        return metrics::http_error::header_too_large;
-    case errc::request_timeout:
-        return metrics::http_error::timeout;
-    case errc::bad_framing:
-    case errc::coding_unsupported:
-        return metrics::http_error::smuggling;
-    case errc::overloaded:
-        return metrics::http_error::overloaded;
-    default:
-        return metrics::http_error::bad_request;
-    }
-}
-
 void access_log(request_summary const& r, engine::handled const& h, std::chrono::microseconds us) {
-    log::info("access", {{"method", r.method},
-                         {"path", r.path},
-                         {"status", h.res.result_int()},
-                         {"outcome", engine::name_of(h.result)},
-                         {"key", h.key},
-                         {"request_id", r.request_id},
-                         {"duration_ms", static_cast<double>(us.count()) / 1000.0},
-                         {"upstream_ms", static_cast<double>(h.upstream_time.count()) / 1000.0}});
+    nlohmann::json fields{{"method", r.method},
+                          {"path", r.path},
+                          {"status", h.res.result_int()},
+                          {"outcome", name_of(h.result)},
+                          {"key", h.key},
+                          {"request_id", r.request_id},
+                          {"duration_ms", static_cast<double>(us.count()) / 1000.0},
+                          {"upstream_ms", static_cast<double>(h.upstream_time.count()) / 1000.0}};
+    if (h.unprotected != engine::passthrough_reason::none)
+        fields["unprotected"] = engine::name_of(h.unprotected);
+    log::info("access", std::move(fields));
 }
 
 double seconds_since(steady_clock::time_point t0) {
@@ -208,8 +197,8 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
         if (!req) {
             if (err == errc::ok) break;
             auto res = http_errors::make(err, 11, false);
-            ctx.stats.http_failure(reason_of(err));
-            ctx.stats.request(engine::outcome::rejected, seconds_since(t0));
+            ctx.stats.http_failure(err);
+            ctx.stats.request(outcome::rejected, seconds_since(t0));
             if (cfg.log.access_log && log::enabled(spdlog::level::info))
                 log::info("access", {{"status", res.result_int()},
                                      {"outcome", "rejected"},
@@ -245,4 +234,4 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
     ctx.stats.connection_closed();
 }
 
-} // namespace idemgate::http_server
+} // namespace idemgate::server

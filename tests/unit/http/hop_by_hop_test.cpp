@@ -1,11 +1,11 @@
 // RFC 9110 §7.6.1: connection-specific fields never cross the proxy.
-#include "idemgate/proxy/hop_by_hop.hpp"
+#include "idemgate/http/hop_by_hop.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace idemgate::proxy {
+namespace idemgate::http_server {
 namespace {
 
 TEST(is_hop_by_hop, is_true_for_every_listed_field_in_any_case) {
@@ -46,4 +46,4 @@ TEST(named_by_connection, matches_whole_tokens_case_insensitively) {
 }
 
 } // namespace
-} // namespace idemgate::proxy
+} // namespace idemgate::http_server

@@ -1,4 +1,4 @@
-#include "idemgate/server/address.hpp"
+#include "idemgate/util/endpoint.hpp"
 
 #include "idemgate/config/host_port.hpp"
 
@@ -6,7 +6,7 @@
 
 #include <stdexcept>
 
-namespace idemgate::server {
+namespace idemgate::util {
 
 tcp::endpoint listen_endpoint(std::string_view address) {
     std::string why;
@@ -32,4 +32,4 @@ std::string format_endpoint(tcp::endpoint const& ep) {
     return ep.address().is_v6() ? "[" + addr + "]:" + port : addr + ":" + port;
 }
 
-} // namespace idemgate::server
+} // namespace idemgate::util

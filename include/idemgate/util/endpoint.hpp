@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace idemgate::server {
+namespace idemgate::util {
 
 /// The endpoint to bind for `listen` or `admin.listen`, parsed by config::parse_host_port
 /// (what --check-config accepts); a host name is resolved (startup only: may block on DNS).
@@ -15,4 +15,4 @@ tcp::endpoint listen_endpoint(std::string_view address);
 /// "127.0.0.1:8080" or "[::1]:8080".
 std::string format_endpoint(tcp::endpoint const& ep);
 
-} // namespace idemgate::server
+} // namespace idemgate::util

@@ -12,7 +12,7 @@
 #include <atomic>
 #include <list>
 
-namespace idemgate::http_server {
+namespace idemgate::server {
 
 /// The sessions of one io_context, so that draining can close the idle ones.
 /// Not thread-safe: used only on its io_context.
@@ -42,12 +42,12 @@ struct session_context {
     /// Set after shutdown.drain_delay: finish the current request, then close.
     std::atomic<bool> const& closing;
     session_registry& registry;
-    util::deadline_set& deadlines; // this io_context's
-    head_rules const& rules;       // the gateway's, from its config
-    util::admission& limits;       // the whole process's
+    util::deadline_set& deadlines;        // this io_context's
+    http_server::head_rules const& rules; // the gateway's, from its config
+    util::admission& limits;              // the whole process's
 };
 
 /// Serves one connection until the client closes, an error, idle timeout or drain.
 task<void> run_session(tcp_socket socket, session_context& ctx);
 
-} // namespace idemgate::http_server
+} // namespace idemgate::server

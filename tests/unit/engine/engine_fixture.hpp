@@ -8,10 +8,10 @@
 #include "idemgate/config/config.hpp"
 #include "idemgate/engine/engine.hpp"
 #include "idemgate/engine/scope.hpp"
-#include "idemgate/metrics/instrumented_store.hpp"
 #include "idemgate/metrics/metrics.hpp"
 #include "idemgate/proxy/upstream.hpp"
 #include "idemgate/proxy/upstream_pool.hpp"
+#include "idemgate/store/instrumented_store.hpp"
 #include "idemgate/store/memory_store.hpp"
 #include "idemgate/util/clock.hpp"
 #include "idemgate/util/deadlines.hpp"
@@ -65,7 +65,7 @@ protected:
         auto faulty = std::make_unique<faulty_store>(
             std::make_unique<idemgate::store::memory_store>(db_), fault_plan{});
         store_ = faulty.get();
-        instrumented_ = std::make_unique<metrics::instrumented_store>(std::move(faulty), metrics_);
+        instrumented_ = std::make_unique<store::instrumented_store>(std::move(faulty), metrics_);
         auto const target = proxy::parse_upstream_url(cfg_.upstream.url);
         if (!target) throw std::invalid_argument("engine_test: bad upstream.url");
         deadlines_ = std::make_unique<util::deadline_set>(ioc_.get_executor(), ms(5), &steady_);
@@ -157,7 +157,7 @@ protected:
     net::io_context ioc_;
     // Built by start_engine(); destroyed before the io_context they use.
     std::shared_ptr<idemgate::store::memory_db> db_;
-    std::unique_ptr<metrics::instrumented_store> instrumented_;
+    std::unique_ptr<store::instrumented_store> instrumented_;
     faulty_store* store_ = nullptr; // inside instrumented_
     std::unique_ptr<util::deadline_set> deadlines_;
     std::unique_ptr<proxy::upstream_pool> pool_;

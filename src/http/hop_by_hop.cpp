@@ -1,9 +1,9 @@
-#include "idemgate/proxy/hop_by_hop.hpp"
+#include "idemgate/http/hop_by_hop.hpp"
 
 #include <algorithm>
 #include <array>
 
-namespace idemgate::proxy {
+namespace idemgate::http_server {
 
 namespace {
 
@@ -55,4 +55,4 @@ bool named_by_connection(std::string_view name, std::string_view connection_valu
     return false;
 }
 
-} // namespace idemgate::proxy
+} // namespace idemgate::http_server

@@ -2,7 +2,7 @@
 // RFC 9110 §7.6.1: fields that describe one connection and never cross a proxy. Pure.
 #include <string_view>
 
-namespace idemgate::proxy {
+namespace idemgate::http_server {
 
 /// True for Connection, Keep-Alive, Proxy-Connection, Proxy-Authenticate,
 /// Proxy-Authorization, TE, Trailer, Transfer-Encoding, Upgrade (case-insensitive).
@@ -12,4 +12,4 @@ bool is_hop_by_hop(std::string_view name) noexcept;
 /// (case-insensitive, optional whitespace ignored).
 bool named_by_connection(std::string_view name, std::string_view connection_value) noexcept;
 
-} // namespace idemgate::proxy
+} // namespace idemgate::http_server

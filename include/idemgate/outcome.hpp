@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string_view>
 
-namespace idemgate::engine {
+namespace idemgate {
 
 enum class outcome : std::size_t {
     executed,          // protected, the upstream ran
@@ -28,4 +28,4 @@ constexpr std::string_view name_of(outcome o) noexcept {
     return outcome_names[static_cast<std::size_t>(o)];
 }
 
-} // namespace idemgate::engine
+} // namespace idemgate

@@ -2,9 +2,9 @@
 // integration tests cannot reach from outside. Each row asserts what the client got (the
 // `handled` status and outcome), what the upstream saw (the stub's call count), which store
 // calls the engine made (faulty_store) and what the metrics say.
-#include "engine/engine_fixture.hpp"
+#include "unit/engine/engine_fixture.hpp"
 
-#include "idemgate/engine/outcome.hpp"
+#include "idemgate/outcome.hpp"
 
 #include <atomic>
 #include <string>
@@ -13,7 +13,7 @@ namespace idemgate::test {
 namespace {
 
 using namespace std::chrono_literals;
-using engine::outcome;
+using idemgate::outcome;
 
 std::string replay_of(engine::handled const& h, std::string const& header) {
     return std::string(h.res[header]);
