@@ -61,7 +61,7 @@ int healthcheck(config::admin_config const& cfg, std::string_view path) {
     error_code failure;
     unsigned status = 0;
     net::co_spawn(ioc, probe(ep, std::string(path), failure),
-                  [&status](std::exception_ptr e, unsigned s) {
+                  [&status](std::exception_ptr const& e, unsigned s) {
                       if (!e) status = s;
                   });
     ioc.run();

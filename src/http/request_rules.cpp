@@ -77,7 +77,7 @@ head_rules make_head_rules(config::config const& cfg) {
     if (i.credential.starts_with("header:")) r.singletons.push_back(i.credential.substr(7));
     r.protected_fields = r.singletons;
     r.protected_fields.push_back(i.key_header);
-    r.protected_fields.push_back("Host");
+    r.protected_fields.emplace_back("Host");
     return r;
 }
 

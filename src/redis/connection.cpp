@@ -25,7 +25,7 @@ error_code protocol_error() noexcept {
     return make_error_code(boost::system::errc::protocol_error);
 }
 
-void log_spawn_failure(std::exception_ptr e) {
+void log_spawn_failure(std::exception_ptr const& e) {
     if (!e) return;
     try {
         std::rethrow_exception(e);
@@ -39,7 +39,7 @@ void log_spawn_failure(std::exception_ptr e) {
 } // namespace
 
 struct connection::pending {
-    pending(net::any_io_executor ex, command c) : cmd(std::move(c)), timer(std::move(ex)) {}
+    pending(net::any_io_executor const& ex, command c) : cmd(std::move(c)), timer(ex) {}
 
     /// Sets the outcome once and wakes the caller; ignored after the caller gave up.
     void finish(result<reply> r) {
@@ -54,7 +54,7 @@ struct connection::pending {
     bool abandoned = false; // the caller timed out: drop the reply when it comes
 };
 
-connection::connection(net::any_io_executor ex, std::shared_ptr<connection_config const> cfg)
+connection::connection(net::any_io_executor const& ex, std::shared_ptr<connection_config const> cfg)
     : ex_(ex), cfg_(std::move(cfg)), port_(std::to_string(cfg_->url.port)), resolver_(ex),
       writer_wake_(ex), backoff_timer_(ex), read_buf_(read_chunk) {}
 

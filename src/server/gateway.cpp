@@ -82,7 +82,7 @@ namespace {
 /// Binds without SO_REUSEPORT: with it, a second idemgate on the same `listen` would start
 /// silently beside the first and the memory store would run one key in each (issue 9). A
 /// taken port fails the start with "address in use" (exit 1).
-std::unique_ptr<tcp_acceptor> listen_on(net::io_context& ioc, tcp::endpoint ep,
+std::unique_ptr<tcp_acceptor> listen_on(net::io_context& ioc, tcp::endpoint const& ep,
                                         std::string_view what) {
     auto a = std::make_unique<tcp_acceptor>(ioc);
     a->open(ep.protocol());
@@ -227,7 +227,7 @@ task<void> gateway::impl::accept_loop(worker& w) {
         error_code ignored;
         sock.set_option(tcp::no_delay(true), ignored);
         net::co_spawn(w.ioc, run_session(tcp_socket(std::move(sock)), *w.ctx),
-                      [this](std::exception_ptr e) {
+                      [this](std::exception_ptr const& e) {
                           active.fetch_sub(1, std::memory_order_relaxed);
                           log::failed("client session", e);
                       });

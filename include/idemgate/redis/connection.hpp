@@ -45,7 +45,7 @@ class connection : public std::enable_shared_from_this<connection> {
 public:
     using time_point = std::chrono::steady_clock::time_point;
 
-    connection(net::any_io_executor ex, std::shared_ptr<connection_config const> cfg);
+    connection(net::any_io_executor const& ex, std::shared_ptr<connection_config const> cfg);
     connection(connection const&) = delete;
     connection& operator=(connection const&) = delete;
 
