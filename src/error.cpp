@@ -59,6 +59,7 @@ error_info info_of(errc e) noexcept {
         return {504, "upstream_timeout", "The upstream service did not answer in time."};
     case errc::store_unavailable:
     case errc::store_full:
+    case errc::record_unreadable:
         return {503, "idempotency_store_unavailable",
                 "The idempotency store is unavailable; retry later."};
     case errc::credential_limit:
@@ -80,6 +81,8 @@ public:
     char const* name() const noexcept override { return "idemgate"; }
     std::string message(int ev) const override {
         if (ev == static_cast<int>(errc::not_owner)) return "not the owner of the record";
+        if (ev == static_cast<int>(errc::record_unreadable))
+            return "a stored record does not open (store.encryption)";
         return std::string(info_of(static_cast<errc>(ev)).code);
     }
 };

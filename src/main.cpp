@@ -4,6 +4,7 @@
 #include "idemgate/log/log.hpp"
 #include "idemgate/revision.hpp" // generated at build time
 #include "idemgate/server/gateway.hpp"
+#include "idemgate/store/sealer.hpp"
 
 #include <cstdio>
 #include <exception>
@@ -15,6 +16,7 @@ namespace {
 constexpr std::string_view usage = R"(usage: idemgate --config FILE
        idemgate --check-config FILE
        idemgate healthcheck --config FILE [--ready]
+       idemgate keys generate
        idemgate --version | --help
 
 An HTTP/1.1 reverse proxy that makes mutating calls safe to retry with an
@@ -24,6 +26,8 @@ Idempotency-Key header (replay of the first response, 409 on a reused key).
   --check-config FILE  validate FILE: exit 0, or 2 with one line per problem
   healthcheck          GET /livez (or /readyz with --ready) on admin.listen of FILE:
                        exit 0 when it answers 200, else 1 (an exec probe)
+  keys generate        print a new line for store.encryption.keys_file
+                       (<id>:<base64 of 32 random bytes>); see docs/operations.md
   --version            print the version and exit
   --help               print this help and exit
 
@@ -31,11 +35,19 @@ Environment variables IDEMGATE_<KEY_PATH> override the file's values
 (e.g. IDEMGATE_STORE_REDIS_URL); see docs/configuration.md.
 )";
 
-/// Loads FILE; prints one line per problem to stderr. nullopt on problems.
+/// Loads FILE, and the keys file it names; prints one line per problem to stderr. nullopt
+/// on problems.
 std::optional<idemgate::config::config> load(std::string const& path) {
     auto parsed = idemgate::config::load_file(path);
     for (auto const& p : parsed.problems) std::cerr << p.to_string() << '\n';
     if (!parsed.ok()) return std::nullopt;
+    if (auto const& file = parsed.cfg.store.encryption.keys_file; !file.empty()) {
+        std::string why;
+        if (!idemgate::store::load_keys(file, why)) {
+            std::cerr << path << ": store.encryption.keys_file: " << why << '\n';
+            return std::nullopt;
+        }
+    }
     return std::move(parsed.cfg);
 }
 
@@ -49,6 +61,14 @@ int main(int argc, char** argv) {
     }
     if (argc == 2 && cmd == "--version") {
         std::cout << "idemgate " << IDEMGATE_VERSION << " (" << IDEMGATE_REVISION << ")\n";
+        return 0;
+    }
+    if (cmd == "keys") {
+        if (argc != 3 || std::string_view(argv[2]) != "generate") {
+            std::cerr << usage;
+            return 2;
+        }
+        std::cout << idemgate::store::generate_key_line() << '\n';
         return 0;
     }
     if (cmd == "healthcheck") {

@@ -31,6 +31,7 @@ enum class errc {
     store_unavailable,    // 503 idempotency_store_unavailable
     store_full,           // 503 idempotency_store_unavailable (memory cap reached)
     not_owner,            // store: the lock belongs to another request now
+    record_unreadable,    // 503 idempotency_store_unavailable (a sealed record does not open)
     credential_limit,     // 429 idempotency_key_limit_reached (store.max_records_per_credential)
     overloaded,           // 503 overloaded (limits.max_inflight, limits.max_buffered_bytes)
 };

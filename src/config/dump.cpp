@@ -83,6 +83,10 @@ void put_store(YAML::Emitter& out, store_config const& s) {
             put(out, "wait_timeout", r.wait_timeout);
             put_tls(out, r.tls);
         });
+        section(out, "encryption", [&] {
+            put(out, "keys_file", s.encryption.keys_file);
+            put(out, "accept_unsealed", s.encryption.accept_unsealed);
+        });
     });
 }
 

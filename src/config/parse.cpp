@@ -63,12 +63,18 @@ void read_redis_store(map_reader& m, redis_store_config& c) {
     m.section("tls", c.tls, read_tls);
 }
 
+void read_encryption(map_reader& m, encryption_config& c) {
+    m.read("keys_file", c.keys_file);
+    m.read("accept_unsealed", c.accept_unsealed);
+}
+
 void read_store(map_reader& m, store_config& c) {
     m.read("backend", c.backend, detail::backend_names);
     m.read("on_unavailable", c.on_unavailable, detail::unavailable_names);
     m.read("max_records_per_credential", c.max_records_per_credential);
     m.section("memory", c.memory, read_memory_store);
     m.section("redis", c.redis, read_redis_store);
+    m.section("encryption", c.encryption, read_encryption);
 }
 
 void read_idempotency(map_reader& m, idempotency_config& c) {

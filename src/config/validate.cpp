@@ -212,6 +212,24 @@ std::vector<problem> warnings(config const& cfg) {
                              format_duration(cfg.upstream.timeout) +
                              "): a record can expire before its request completes"});
     }
+    bool const redis = cfg.store.backend == store_backend::redis;
+    if (redis && i.scope_secret.empty()) {
+        found.push_back({{},
+                         0,
+                         0,
+                         "idempotency.scope_secret",
+                         "is empty with the redis backend: the stored fingerprints are plain "
+                         "SHA-256 of the bodies, and a low-entropy body (an amount, an id) can be "
+                         "recovered from a Redis dump by brute force"});
+    }
+    if (!redis && !cfg.store.encryption.keys_file.empty()) {
+        found.push_back({{},
+                         0,
+                         0,
+                         "store.encryption.keys_file",
+                         "applies to the redis backend only: the memory store keeps its records "
+                         "in the process, in clear"});
+    }
     return found;
 }
 

@@ -12,6 +12,7 @@
 #include <boost/range/iterator_range.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace idemgate::engine {
 
@@ -22,6 +23,9 @@ struct engine::claim {
     store::fingerprint fp{};
     store::owner_token owner;
     std::string idem_key;
+    /// The body's plain digest, which records written before fingerprints were keyed hold
+    /// (scope_hasher::keyed); empty when no secret keys them.
+    std::optional<store::fingerprint> unkeyed;
 };
 
 namespace {
@@ -82,10 +86,11 @@ task<handled> engine::handle(request req, std::string peer, client_gone gone) {
         co_return h;
     }
 
-    claim c{scopes_.make(cls.api_key, view.account, view.method, view.target, cls.key),
-            fingerprint_of(req.body(), icfg.fingerprint),
-            {},
-            std::move(cls.key)};
+    auto scope = scopes_.make(cls.api_key, view.account, view.method, view.target, cls.key);
+    auto const digest = fingerprint_of(req.body(), icfg.fingerprint);
+    auto const fp = scopes_.keyed(scope, digest);
+    claim c{std::move(scope), fp, {}, std::move(cls.key), std::nullopt};
+    if (scopes_.keys_fingerprints()) c.unkeyed = digest;
     co_return co_await run_protected(std::move(req), peer, std::move(c), gone);
 }
 
@@ -121,6 +126,13 @@ task<handled> engine::run_protected(request req, std::string const& peer, claim 
             metrics_.fail_open(); // contract §4: forwarded without protection, counted
             co_return co_await exchange(std::move(req), peer, nullptr, outcome::store_unavailable,
                                         std::move(c.idem_key));
+        }
+        if (begun->kind == store::begin_kind::fingerprint_mismatch && c.unkeyed) {
+            // A record written before fingerprints were keyed holds the plain digest: ask
+            // once more with it, so that a retry across the upgrade still replays.
+            c.fp = *c.unkeyed;
+            c.unkeyed.reset();
+            continue;
         }
         switch (decide(begun->kind, icfg.concurrent)) {
         case action::forward:

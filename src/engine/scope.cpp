@@ -17,6 +17,7 @@ namespace {
 /// Versions the layout: a future change of the fields gives different keys instead of
 /// colliding with records written by this version.
 constexpr std::string_view scope_domain = "idemgate/scope/v1";
+constexpr std::string_view fingerprint_domain = "idemgate/fingerprint/v1";
 
 /// 8-byte little-endian length, then the bytes: ("ab","c") and ("a","bc") differ.
 void append_field(std::string& out, std::string_view field) {
@@ -64,6 +65,26 @@ store::scope_key scope_hasher::make(std::string_view api_key, std::string_view a
     append_field(buf, path);
     append_field(buf, idempotency_key);
     return store::scope_key{to_hex(sha256(buf)), std::move(key_hash)}; // no second copy
+}
+
+store::fingerprint scope_hasher::keyed(store::scope_key const& scope,
+                                       store::fingerprint const& digest) const {
+    if (secret_.empty()) return digest;
+    std::string buf;
+    buf.reserve(fingerprint_domain.size() + scope.hash.size() + digest.size() + 3 * 8);
+    append_field(buf, fingerprint_domain);
+    append_field(buf, scope.hash);
+    append_field(buf,
+                 std::string_view(reinterpret_cast<char const*>(digest.data()), digest.size()));
+    store::fingerprint out{};
+    unsigned int len = 0;
+    if (HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
+             reinterpret_cast<unsigned char const*>(buf.data()), buf.size(), out.data(),
+             &len) == nullptr ||
+        len != out.size()) {
+        throw std::runtime_error("HMAC-SHA-256 is unavailable");
+    }
+    return out;
 }
 
 } // namespace idemgate::engine

@@ -11,14 +11,14 @@ namespace {
 
 using labels = std::map<std::string, std::string>;
 
-prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& r, std::string name,
-                                                 std::string help) {
-    return prometheus::BuildCounter().Name(std::move(name)).Help(std::move(help)).Register(r);
+prometheus::Family<prometheus::Counter>& counter(prometheus::Registry& r, std::string const& name,
+                                                 std::string const& help) {
+    return prometheus::BuildCounter().Name(name).Help(help).Register(r);
 }
 
-prometheus::Gauge& gauge(prometheus::Registry& r, std::string name, std::string help,
-                         labels l = {}) {
-    return prometheus::BuildGauge().Name(std::move(name)).Help(std::move(help)).Register(r).Add(l);
+prometheus::Gauge& gauge(prometheus::Registry& r, std::string const& name, std::string const& help,
+                         labels const& l = {}) {
+    return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add(l);
 }
 
 /// One family of our own histograms, for the serializer.
@@ -32,7 +32,8 @@ constexpr std::array<std::string_view, 6> code_classes{"1xx", "2xx", "3xx", "4xx
 
 // The label values of the error counters, and which errc each counts (docs/operations.md).
 constexpr std::array<std::string_view, 3> upstream_error_names{"connect", "timeout", "broken"};
-constexpr std::array<std::string_view, 3> store_error_names{"unavailable", "full", "not_owner"};
+constexpr std::array<std::string_view, 4> store_error_names{"unavailable", "full", "not_owner",
+                                                            "unreadable"};
 constexpr std::array<std::string_view, 6> http_error_names{
     "header_too_large", "body_too_large", "bad_request", "smuggling", "timeout", "overloaded"};
 
@@ -45,6 +46,7 @@ std::size_t upstream_error_index(errc failure) noexcept {
 std::size_t store_error_index(error_code e) noexcept {
     if (e == errc::store_full) return 1;
     if (e == errc::not_owner) return 2;
+    if (e == errc::record_unreadable) return 3; // store.encryption: does not open
     return 0;
 }
 

@@ -34,7 +34,9 @@ std::unique_ptr<factory> make_factory(config::store_config const& cfg, util::clo
     case config::store_backend::memory:
         return std::make_unique<memory_factory>(cfg.memory, clk, bound);
     case config::store_backend::redis:
-        return make_redis_factory(cfg.redis, clk, bound);
+        return make_redis_factory(
+            cfg.redis, clk, bound,
+            make_record_sealing(cfg.encryption.keys_file, cfg.encryption.accept_unsealed));
     }
     throw std::invalid_argument("unknown store backend"); // only a corrupt enum value
 }

@@ -35,17 +35,20 @@ std::shared_ptr<net::ssl::context> make_tls_context(config::tls_config const& tl
 /// Every store it makes shares the parsed URL, the TLS context and the one-time server check.
 class redis_factory final : public factory {
 public:
-    redis_factory(config::redis_store_config const& cfg, credential_bound bound)
-        : cfg_(cfg), bound_(bound), conn_(make_redis_connection_config(cfg)) {}
+    redis_factory(config::redis_store_config const& cfg, credential_bound bound,
+                  record_sealing sealing)
+        : cfg_(cfg), bound_(bound), conn_(make_redis_connection_config(cfg)),
+          sealing_(std::move(sealing)) {}
 
     std::unique_ptr<store> make(net::any_io_executor ex) override {
-        return std::make_unique<redis_store>(std::move(ex), cfg_, conn_, bound_);
+        return std::make_unique<redis_store>(std::move(ex), cfg_, conn_, bound_, sealing_);
     }
 
 private:
     config::redis_store_config const cfg_;
     credential_bound const bound_;
     std::shared_ptr<redis::connection_config const> const conn_;
+    record_sealing const sealing_;
 };
 
 } // namespace
@@ -66,8 +69,9 @@ make_redis_connection_config(config::redis_store_config const& cfg) {
 // Redis keeps its own clock (TIME inside the scripts) so that every gateway replica measures
 // TTLs the same way; the injected clock is not used by this backend.
 std::unique_ptr<factory> make_redis_factory(config::redis_store_config const& cfg,
-                                            util::clock const&, credential_bound bound) {
-    return std::make_unique<redis_factory>(cfg, bound);
+                                            util::clock const&, credential_bound bound,
+                                            record_sealing sealing) {
+    return std::make_unique<redis_factory>(cfg, bound, std::move(sealing));
 }
 
 } // namespace idemgate::store

@@ -5,6 +5,7 @@
 #include "idemgate/redis/scripts.hpp"
 #include "idemgate/store/owner_token.hpp"
 #include "idemgate/store/record_codec.hpp"
+#include "idemgate/store/sealer.hpp"
 
 #include "idemgate/log/log.hpp"
 
@@ -50,13 +51,40 @@ error_code unexpected(reply const& r, std::string_view step) {
     return unavailable();
 }
 
-result<begin_result> replay_of(reply const& r, fingerprint const& fp) {
+/// The stored bytes of a completed record as the codec reads them: opened when sealed.
+/// nullopt: it does not open (unknown key id, changed, another scope's), or it is in clear
+/// and clear records are refused, or sealed and no key is configured. Never logs content.
+std::optional<std::string> unsealed(std::string const& blob, std::string_view scope,
+                                    record_sealing const& sealing) {
+    bool const sealed = sealer::looks_sealed(blob);
+    if (!sealing.with) {
+        if (!sealed) return blob;
+        log::error("redis begin: a stored record is sealed and store.encryption has no keys");
+        return std::nullopt;
+    }
+    if (!sealed) {
+        if (sealing.accept_unsealed) return blob;
+        log::error("redis begin: a stored record is in clear and store.encryption.accept_unsealed "
+                   "is off");
+        return std::nullopt;
+    }
+    auto plain = sealing.with->open(scope, blob);
+    if (!plain)
+        log::error("redis begin: a stored record does not open (unknown key id, changed, or "
+                   "copied from another scope)");
+    return plain;
+}
+
+result<begin_result> replay_of(reply const& r, fingerprint const& fp, std::string_view scope,
+                               record_sealing const& sealing) {
     auto const& blob = r.elements[1];
     auto const& created = r.elements[2];
     if (blob.type != reply_type::bulk_string || created.type != reply_type::integer) {
         return unexpected(r, "begin");
     }
-    auto rec = decode(blob.str);
+    auto const bytes = unsealed(blob.str, scope, sealing);
+    if (!bytes) return make_error_code(errc::record_unreadable);
+    auto rec = decode(*bytes);
     if (!rec) {
         log::error("redis begin: a stored response cannot be decoded");
         return unavailable();
@@ -69,7 +97,8 @@ result<begin_result> replay_of(reply const& r, fingerprint const& fp) {
     return begin_result{begin_kind::replay, {}, std::move(*rec)};
 }
 
-result<begin_result> parse_begin(reply const& r, fingerprint const& fp, owner_token owner) {
+result<begin_result> parse_begin(reply const& r, fingerprint const& fp, owner_token owner,
+                                 std::string_view scope, record_sealing const& sealing) {
     if (r.type != reply_type::array || r.elements.empty() || !r.elements[0].is_string()) {
         return unexpected(r, "begin");
     }
@@ -78,7 +107,7 @@ result<begin_result> parse_begin(reply const& r, fingerprint const& fp, owner_to
     if (kind == "mismatch") return begin_result{begin_kind::fingerprint_mismatch, {}, {}};
     if (kind == "in_progress") return begin_result{begin_kind::in_progress, {}, {}};
     if (kind == "limit") return make_error_code(errc::credential_limit);
-    if (kind == "replay" && r.elements.size() == 3) return replay_of(r, fp);
+    if (kind == "replay" && r.elements.size() == 3) return replay_of(r, fp, scope, sealing);
     return unexpected(r, "begin");
 }
 
@@ -96,11 +125,12 @@ error_code owner_result(result<reply> const& r, std::string_view step) {
 
 } // namespace
 
-redis_store::redis_store(net::any_io_executor ex, config::redis_store_config const& cfg,
-                         std::shared_ptr<redis::connection_config const> conn,
-                         credential_bound bound)
+redis_store::redis_store(net::any_io_executor const& ex, config::redis_store_config const& cfg,
+                         std::shared_ptr<redis::connection_config const> const& conn,
+                         credential_bound bound, record_sealing sealing)
     : key_prefix_(cfg.key_prefix), command_timeout_(cfg.command_timeout),
-      wait_replicas_(cfg.wait_replicas), bound_(bound), wait_timeout_(cfg.wait_timeout) {
+      wait_replicas_(cfg.wait_replicas), bound_(bound), wait_timeout_(cfg.wait_timeout),
+      sealing_(std::move(sealing)) {
     auto const n = std::max<std::uint32_t>(cfg.pool_size, 1);
     conns_.reserve(n);
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -168,7 +198,7 @@ task<result<begin_result>> redis_store::begin(scope_key key, fingerprint fp,
     auto r = co_await redis::run_script(conn, redis::scripts().begin, key_of(key), std::move(args),
                                         deadline(), std::move(cred));
     if (!r) co_return r.error();
-    auto out = parse_begin(*r, fp, std::move(*owner));
+    auto out = parse_begin(*r, fp, std::move(*owner), key.hash, sealing_);
     if (out && out->kind == begin_kind::acquired && wait_replicas_ > 0) {
         co_return co_await confirm_replicas(std::move(conn), std::move(key), std::move(*out));
     }
@@ -202,7 +232,16 @@ task<error_code> redis_store::complete(scope_key key, owner_token owner, stored_
     record rec;
     rec.state = record_state::completed;
     rec.response = std::move(response);
-    std::vector<std::string> args{std::move(owner), encode(rec), std::to_string(ttl.count())};
+    auto bytes = encode(rec);
+    if (sealing_.with) {
+        // contract §3 at rest: the scope binds the record (another scope's key cannot open it).
+        bytes = sealing_.with->seal(key.hash, bytes);
+        if (bytes.empty()) {
+            log::error("redis complete: sealing the record failed (OpenSSL)");
+            co_return unavailable();
+        }
+    }
+    std::vector<std::string> args{std::move(owner), std::move(bytes), std::to_string(ttl.count())};
     auto r = co_await redis::run_script(conn, redis::scripts().complete, key_of(key),
                                         std::move(args), deadline());
     // Contract §7: -OOM refused this record for its size; the caller completes it again

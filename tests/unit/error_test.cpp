@@ -28,6 +28,7 @@ row const contract_rows[] = {
     {errc::upstream_timeout, 504, "upstream_timeout"},
     {errc::store_unavailable, 503, "idempotency_store_unavailable"},
     {errc::store_full, 503, "idempotency_store_unavailable"},
+    {errc::record_unreadable, 503, "idempotency_store_unavailable"},
     {errc::header_too_large, 431, "request_header_fields_too_large"},
     {errc::request_timeout, 408, "request_timeout"},
     // contract §7: hostile input

@@ -69,6 +69,14 @@ struct redis_store_config {
     tls_config tls;
 };
 
+/// store.encryption: stored responses sealed at rest (docs/operations.md "Encryption").
+struct encryption_config {
+    std::string keys_file; // `<id>:<base64 of 32 bytes>` per line; empty: records in clear
+    /// Read records stored in clear (before encryption was turned on) instead of refusing
+    /// them; for one idempotency.ttl after turning it on.
+    bool accept_unsealed = false;
+};
+
 struct store_config {
     store_backend backend = store_backend::memory;
     unavailable_mode on_unavailable = unavailable_mode::fail_closed;
@@ -77,6 +85,7 @@ struct store_config {
     std::uint64_t max_records_per_credential = 1'000'000;
     memory_store_config memory;
     redis_store_config redis;
+    encryption_config encryption;
 };
 
 struct idempotency_config {

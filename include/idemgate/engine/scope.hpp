@@ -23,6 +23,14 @@ public:
     /// Hash of the API key alone (hex), as used inside the scope.
     std::string api_key_hash(std::string_view api_key) const;
 
+    /// The fingerprint a store keeps for `digest` (the body's SHA-256) in `scope`: with a
+    /// secret, HMAC-SHA-256(secret, domain, scope hash, digest), so that a store dump gives
+    /// nothing to brute-force a low-entropy body with; without one, `digest` itself.
+    store::fingerprint keyed(store::scope_key const& scope, store::fingerprint const& digest) const;
+
+    /// Whether keyed() changes a digest (a secret is set).
+    bool keys_fingerprints() const noexcept { return !secret_.empty(); }
+
 private:
     std::string secret_;
 };

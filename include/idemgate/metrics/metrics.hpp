@@ -89,7 +89,7 @@ private:
     std::unique_ptr<histogram> upstream_seconds_;
     std::array<std::array<prometheus::Counter*, 2>, 4> store_ops_{}; // [op][ok, error]
     std::array<std::unique_ptr<histogram>, 4> store_seconds_;
-    std::array<prometheus::Counter*, 3> store_errors_{};
+    std::array<prometheus::Counter*, 4> store_errors_{};
     std::array<prometheus::Counter*, 6> http_errors_{};
     std::unique_ptr<histogram> stored_bytes_;
     prometheus::Counter* replayed_bytes_ = nullptr;

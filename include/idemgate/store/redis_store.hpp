@@ -2,6 +2,7 @@
 // Backend `redis`: one key per scope, Lua scripts for the atomic steps, pipelined connections
 // on the store's io_context (docs/redis.md).
 #include "idemgate/config/config.hpp"
+#include "idemgate/store/sealer.hpp"
 #include "idemgate/store/store.hpp"
 
 #include <chrono>
@@ -31,8 +32,10 @@ make_redis_connection_config(config::redis_store_config const& cfg);
 class redis_store final : public store {
 public:
     /// Connects in the background at once. `conn` from make_redis_connection_config(cfg).
-    redis_store(net::any_io_executor ex, config::redis_store_config const& cfg,
-                std::shared_ptr<redis::connection_config const> conn, credential_bound bound = {});
+    /// `sealing`: stored responses are sealed (store.encryption) when it has a sealer.
+    redis_store(net::any_io_executor const& ex, config::redis_store_config const& cfg,
+                std::shared_ptr<redis::connection_config const> const& conn,
+                credential_bound bound = {}, record_sealing sealing = {});
     /// Same, building the connection config from `cfg` (throws like it).
     redis_store(net::any_io_executor ex, config::redis_store_config const& cfg);
     ~redis_store() override;
@@ -76,6 +79,7 @@ private:
     std::uint32_t wait_replicas_;
     credential_bound bound_;
     std::chrono::milliseconds wait_timeout_;
+    record_sealing sealing_;
     std::vector<std::shared_ptr<redis::connection>> conns_; // fixed after construction
     std::size_t next_ = 0;
 };
