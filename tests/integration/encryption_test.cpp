@@ -3,9 +3,7 @@
 // written before either was turned on, and the command line around the keys file.
 #include "replica_fixture.hpp"
 
-#include <openssl/evp.h>
-
-#include <filesystem>
+#include "support/digest.hpp"
 
 namespace idemgate::test {
 namespace {
@@ -15,27 +13,10 @@ constexpr char const* body_marker = "SECRET_amount_4242";
 std::string const key_a = "ka:" + std::string(43, 'A') + "=";
 std::string const key_b = "kb:" + std::string(42, 'B') + "A=";
 
-/// A keys file removed with the object.
-struct keys_file {
-    explicit keys_file(std::string const& text) : path(write_temp_file(text, ".keys")) {}
-    ~keys_file() { std::filesystem::remove(path); }
-    keys_file(keys_file const&) = delete;
-    keys_file& operator=(keys_file const&) = delete;
-    std::filesystem::path path;
+/// A keys file, removed with the object.
+struct keys_file : temp_config_file {
+    explicit keys_file(std::string const& text) : temp_config_file(text, ".keys") {}
 };
-
-std::string sha256_hex(std::string const& data) {
-    std::array<unsigned char, 32> md{};
-    unsigned int n = 0;
-    EVP_Digest(data.data(), data.size(), md.data(), &n, EVP_sha256(), nullptr);
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < n; ++i) {
-        out.push_back(digits[md[i] >> 4U]);
-        out.push_back(digits[md[i] & 0x0FU]);
-    }
-    return out;
-}
 
 class encryption_at_rest : public redis_gateways_test {
 protected:

@@ -40,9 +40,11 @@ cli_result run_cli(std::vector<std::string> const& args,
 /// Writes `text` to a fresh file in the temp directory; the caller removes it.
 std::filesystem::path write_temp_file(std::string const& text, std::string const& suffix);
 
-/// A YAML config file (write_temp_file), removed with the object: for --check-config runs.
+/// A YAML config file (write_temp_file), removed with the object: for --check-config runs;
+/// with another `suffix`, any file a config names (a keys file).
 struct temp_config_file {
-    explicit temp_config_file(std::string const& yaml) : path(write_temp_file(yaml, ".yaml")) {}
+    explicit temp_config_file(std::string const& text, std::string const& suffix = ".yaml")
+        : path(write_temp_file(text, suffix)) {}
     ~temp_config_file() { std::filesystem::remove(path); }
     temp_config_file(temp_config_file const&) = delete;
     temp_config_file& operator=(temp_config_file const&) = delete;

@@ -6,11 +6,11 @@
 #include "idemgate/store/redis_factory.hpp"
 #include "idemgate/store/redis_store.hpp"
 #include "idemgate/util/clock.hpp"
+#include "support/digest.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_task.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <chrono>
 #include <functional>
@@ -25,18 +25,7 @@ using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 using test::redis_server;
 
-std::string sha256_hex(std::string const& text) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out.push_back(digits[md[i] >> 4U]);
-        out.push_back(digits[md[i] & 0x0FU]);
-    }
-    return out;
-}
+using test::sha256_hex;
 
 scope_key key(std::string const& name) {
     return scope_key{sha256_hex("scope/" + name)};
