@@ -2,9 +2,11 @@
 # The whole test suite, as CI runs it: install what is missing, then two builds with warnings
 # as errors.
 #  1. Release (what ships): the gateway, and the integration tests that drive it over
-#     loopback (a real redis-server and an upstream stub, started by the tests).
-#  2. ASan + UBSan (Debug): the gateway, the unit and store tests (all in-process code, run
-#     sanitized), then the integration tests of build 1 again, against the sanitized gateway.
+#     loopback (a real redis-server and an upstream stub, started by the tests); the fuzz
+#     corpora replay against the optimised code.
+#  2. ASan + UBSan (Debug): the gateway, the unit and store tests and the fuzz corpora (all
+#     in-process code, run sanitized), then the integration tests of build 1 again, against
+#     the sanitized gateway.
 # Every test runs at least once, the integration tests against both binaries; building each
 # test only once keeps CI within its time. IDEMGATE_SKIP_SANITIZE=1 skips build 2, and then
 # builds and runs every test in Release instead.
@@ -29,9 +31,11 @@ find src include tests bench -name '*.cpp' -o -name '*.hpp' | sort | xargs clang
 phase "Release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DIDEMGATE_WERROR=ON
 if [ "$sanitize" = 1 ]; then
-  cmake --build build -j"$jobs" --target idemgate demo-upstream integration_tests
-  phase "integration tests, Release gateway"
-  run_ctest build -L integration
+  cmake --build build -j"$jobs" --target idemgate demo-upstream integration_tests fuzz_replay
+  phase "integration tests and fuzz corpora, Release gateway"
+  # The fuzz corpora (label fuzz, also unit; seconds) replay in both builds: the parsers
+  # ship optimised, and the sanitized build does not show what -O2 makes of them.
+  run_ctest build -L 'integration|fuzz'
 else
   cmake --build build -j"$jobs"
   run_ctest build
@@ -50,7 +54,9 @@ export UBSAN_OPTIONS="print_stacktrace=1:log_path=$reports/ubsan"
 phase "ASan + UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DIDEMGATE_SANITIZE=ON \
   -DIDEMGATE_WERROR=ON -DIDEMGATE_INTEGRATION_TESTS=OFF
-cmake --build build-asan -j"$jobs" --target idemgate unit_pure_tests store_tests
+# Every test ctest finds here must be built here: fuzz_replay builds each fuzz target's
+# corpus replay (tests/fuzz), which then runs sanitized.
+cmake --build build-asan -j"$jobs" --target idemgate unit_pure_tests store_tests fuzz_replay
 status=0
 phase "unit and store tests, sanitized"
 run_ctest build-asan || status=1
