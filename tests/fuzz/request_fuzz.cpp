@@ -165,11 +165,10 @@ void check_forwarded(request const& fwd, std::string const& connection, std::str
 bool handle(request req, setup const& s) {
     bool const keep_alive = req.keep_alive();
     auto const& icfg = s.cfg.idempotency;
-    std::string normal;
-    auto const host = req[http::field::host];
-    // check_head rewrote the target to its normal form: checking it again keeps it.
-    FUZZ_CHECK(http_server::check_target(req.target(), host, normal) ==
-               http_server::target_check::keep);
+    // check_head rewrote the target to its normal form: normalising it again keeps it (a
+    // path with "/." is rewritten to itself, so compare the text, not the check's verdict).
+    auto const again = http_server::normalise_target(req.target(), req[http::field::host]);
+    FUZZ_CHECK(again.has_value() && *again == req.target());
     std::string const target(req.target()); // the scope cuts the query off, as sent
     auto const view = view_of(req, icfg);
     auto const cls = engine::classify(view, icfg);
