@@ -2,9 +2,11 @@
 # The whole test suite, as CI runs it: install what is missing, then two builds with warnings
 # as errors.
 #  1. Release (what ships): the gateway, and the integration tests that drive it over
-#     loopback (a real redis-server and an upstream stub, started by the tests).
-#  2. ASan + UBSan (Debug): the gateway, the unit and store tests (all in-process code, run
-#     sanitized), then the integration tests of build 1 again, against the sanitized gateway.
+#     loopback (a real redis-server and an upstream stub, started by the tests); the fuzz
+#     corpora replay against the optimised code.
+#  2. ASan + UBSan (Debug): the gateway, the unit and store tests and the fuzz corpora (all
+#     in-process code, run sanitized), then the integration tests of build 1 again, against
+#     the sanitized gateway.
 # Every test runs at least once, the integration tests against both binaries; building each
 # test only once keeps CI within its time. IDEMGATE_SKIP_SANITIZE=1 skips build 2, and then
 # builds and runs every test in Release instead.
@@ -29,13 +31,15 @@ find src include tests bench -name '*.cpp' -o -name '*.hpp' | sort | xargs clang
 phase "Release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DIDEMGATE_WERROR=ON
 if [ "$sanitize" = 1 ]; then
-  cmake --build build -j"$jobs" --target idemgate demo-upstream integration_tests
+  cmake --build build -j"$jobs" --target idemgate demo-upstream integration_tests fuzz_replay
   # clang-tidy (scripts/tidy.sh) runs niced beside the integration tests, which mostly wait
   # on sockets and timers: its ~9 CPU-minutes then cost the run little wall time.
-  phase "integration tests, Release gateway (+ clang-tidy beside them)"
+  phase "integration tests and fuzz corpora, Release gateway (+ clang-tidy beside them)"
   nice -n 15 scripts/tidy.sh build > build/tidy.out 2>&1 &
   tidy_pid=$!
-  run_ctest build -L integration
+  # The fuzz corpora (label fuzz, also unit; seconds) replay in both builds: the parsers
+  # ship optimised, and the sanitized build does not show what -O2 makes of them.
+  run_ctest build -L 'integration|fuzz'
   phase "waiting for clang-tidy"
   if ! wait "$tidy_pid"; then cat build/tidy.out >&2; exit 1; fi
   tail -1 build/tidy.out
@@ -58,6 +62,8 @@ export UBSAN_OPTIONS="print_stacktrace=1:log_path=$reports/ubsan"
 phase "ASan + UBSan build"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DIDEMGATE_SANITIZE=ON \
   -DIDEMGATE_WERROR=ON -DIDEMGATE_INTEGRATION_TESTS=OFF
+# Every test ctest finds here must be built here: unit_tests is every unit and store
+# executable and, with them, each fuzz target's corpus replay (tests/fuzz).
 cmake --build build-asan -j"$jobs" --target idemgate unit_tests
 status=0
 phase "unit and store tests, sanitized"

@@ -2,11 +2,15 @@
 
 #include "yaml_walk.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace idemgate::config {
 namespace {
@@ -128,16 +132,48 @@ void read_root(map_reader& m, config& c) {
     m.section("shutdown", c.shutdown, read_shutdown);
 }
 
+/// Where each document of a text starts, as yaml-cpp's event parser reports them.
+class document_starts : public YAML::EventHandler {
+public:
+    void OnDocumentStart(YAML::Mark const& mark) override { marks.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(YAML::Mark const&, YAML::anchor_t) override {}
+    void OnAlias(YAML::Mark const&, YAML::anchor_t) override {}
+    void OnScalar(YAML::Mark const&, std::string const&, YAML::anchor_t,
+                  std::string const&) override {}
+    void OnSequenceStart(YAML::Mark const&, std::string const&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(YAML::Mark const&, std::string const&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+    std::vector<YAML::Mark> marks;
+};
+
 /// The one document of the text; nullopt (with a problem) on a syntax error or several
 /// documents. An empty text is an empty (null) document.
 std::optional<YAML::Node> load_document(std::string_view text, detail::walk_context& ctx) {
     try {
-        auto documents = YAML::LoadAll(std::string(text));
-        if (documents.size() > 1) {
-            ctx.report(ctx.at(documents[1].Mark()), "", "only one YAML document is allowed");
+        // Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever, taking memory, on a token the
+        // parser cannot place (a ',' outside [] or {}: jbeder/yaml-cpp#1040, fixed in 0.8),
+        // which gives one empty document after another at the same place. Three documents
+        // at most are enough to tell.
+        std::string const copy(text);
+        std::istringstream in(copy);
+        YAML::Parser parser(in);
+        document_starts docs;
+        while (docs.marks.size() < 3 && parser.HandleNextDocument(docs)) {}
+        for (std::size_t i = 1; i < docs.marks.size(); ++i) {
+            if (docs.marks[i].pos == docs.marks[i - 1].pos) {
+                ctx.report(ctx.at(docs.marks[i]), "", "invalid YAML: unexpected token");
+                return std::nullopt;
+            }
+        }
+        if (docs.marks.size() > 1) {
+            ctx.report(ctx.at(docs.marks[1]), "", "only one YAML document is allowed");
             return std::nullopt;
         }
-        return documents.empty() ? YAML::Node() : documents.front();
+        return docs.marks.empty() ? YAML::Node() : YAML::Load(copy);
     } catch (YAML::Exception const& e) {
         ctx.report(ctx.at(e.mark), "", "invalid YAML: " + e.msg);
         return std::nullopt;

@@ -48,9 +48,14 @@ public:
     bool number_unsigned(json::number_unsigned_t /*unused*/) { return true; }
     bool number_float(json::number_float_t value, json::string_t const& text) {
         std::size_t const digits = significant_digits(text);
-        if (digits > max_float_digits) return false;
         if (digits == 0) return value == 0.0;
-        return std::isnormal(value);
+        if (!std::isnormal(value)) return false;
+        if (digits <= max_float_digits) return true;
+        // dump() writes some doubles with 16 or 17 digits (Grisu2 is not always the shortest:
+        // 1.04700472 comes out as 1.0470047200000001), so a form would not be its own form.
+        // That spelling, and no other, stands for its double as a shorter one does: still no
+        // two different texts of more than 15 digits share a form.
+        return json(value).dump() == text;
     }
     bool string(json::string_t& /*unused*/) { return true; }
     bool binary(json::binary_t& /*unused*/) { return false; }

@@ -31,6 +31,30 @@ reply_type type_of(int t) noexcept {
     }
 }
 
+/// hiredis's default reply builders (redisReader::fn of a reader made without a table).
+redisReplyObjectFunctions const* hiredis_builders = nullptr;
+
+/// hiredis 0.14 allocates an array's element pointers from its count, before any element
+/// has arrived, and has no bound of its own (maxelements came in 1.0). A refused array is
+/// an out-of-memory error for hiredis: the parser fails and the connection is dropped.
+void* create_bounded_array(redisReadTask const* task, int elements) {
+    if (elements < 0 || static_cast<std::size_t>(elements) > max_reply_elements) return nullptr;
+    return hiredis_builders->createArray(task, elements);
+}
+
+/// hiredis's builders with arrays bounded (max_reply_elements). Thread-safe.
+redisReplyObjectFunctions* bounded_builders() {
+    static redisReplyObjectFunctions table = [] {
+        reader_ptr const probe(redisReaderCreate());
+        if (!probe) throw std::bad_alloc();
+        hiredis_builders = probe->fn; // hiredis's static table, outlives the probe
+        auto t = *probe->fn;
+        t.createArray = create_bounded_array;
+        return t;
+    }();
+    return &table;
+}
+
 } // namespace
 
 reply to_reply(redisReply const& r) {
@@ -82,7 +106,7 @@ command::command(std::span<std::string_view const> args) {
     size_ = static_cast<std::size_t>(n);
 }
 
-reply_parser::reply_parser() : reader_(redisReaderCreate()) {
+reply_parser::reply_parser() : reader_(redisReaderCreateWithFunctions(bounded_builders())) {
     if (!reader_) throw std::bad_alloc();
 }
 
@@ -110,7 +134,7 @@ std::string reply_parser::error() const {
 }
 
 void reply_parser::reset() {
-    reader_ptr fresh(redisReaderCreate());
+    reader_ptr fresh(redisReaderCreateWithFunctions(bounded_builders()));
     if (!fresh) throw std::bad_alloc();
     reader_ = std::move(fresh);
     failed_ = false;

@@ -2,6 +2,7 @@
 
 #include "idemgate/http/error_response.hpp"
 #include "idemgate/http/request_id.hpp"
+#include "idemgate/http/request_reader.hpp"
 #include "idemgate/http/request_rules.hpp"
 #include "idemgate/http/wire.hpp"
 #include "idemgate/log/log.hpp"
@@ -21,11 +22,13 @@
 
 namespace idemgate::server {
 
-using http_server::check_head;
-using http_server::drop_trailers;
+using http_server::accept_head;
 using http_server::ensure_request_id;
-using http_server::fields_of_head;
 using http_server::head_fields;
+using http_server::limit_parser;
+using http_server::read_buffer_limit;
+using http_server::request_parser;
+using http_server::take_request;
 using std::chrono::steady_clock;
 
 void session_registry::close_idle() {
@@ -101,8 +104,8 @@ double seconds_since(steady_clock::time_point t0) {
 /// Reserves a body's Content-Length in the process-wide budget before reading it, so that
 /// memory is refused rather than taken. A length over max_request_body is left to its 413;
 /// a chunked body is counted once read (run_session), bounded by max_request_body.
-errc reserve_body(http::request_parser<http::string_body> const& parser,
-                  config::limits_config const& lim, util::held_bytes& held) {
+errc reserve_body(request_parser const& parser, config::limits_config const& lim,
+                  util::held_bytes& held) {
     auto const length = parser.content_length();
     if (!length || *length > lim.max_request_body.bytes) return errc::ok;
     return held.try_hold(*length, lim.max_buffered_bytes.bytes) ? errc::ok : errc::overloaded;
@@ -114,9 +117,8 @@ task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set
                                           beast::flat_buffer& buf, session_context const& ctx,
                                           errc& err, util::held_bytes& held) {
     auto const& cfg = ctx.cfg;
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(cfg.limits.max_header_bytes.bytes));
-    parser.body_limit(cfg.limits.max_request_body.bytes);
+    request_parser parser;
+    limit_parser(parser, cfg.limits);
     deadline.expires_after(cfg.timeouts.request_headers);
     auto [hec, hn] = co_await http::async_read_header(socket, buf, parser);
     if (hec) {
@@ -124,10 +126,9 @@ task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set
         co_return std::nullopt;
     }
     deadline.expires_never();
-    if ((err = check_head(parser.get(), parser.chunked(), ctx.rules)) != errc::ok)
-        co_return std::nullopt;
+    head_fields head;
+    if ((err = accept_head(parser, ctx.rules, head)) != errc::ok) co_return std::nullopt;
     if ((err = reserve_body(parser, cfg.limits, held)) != errc::ok) co_return std::nullopt;
-    auto const head = parser.chunked() ? fields_of_head(parser.get()) : head_fields{};
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, 11};
         deadline.expires_after(cfg.timeouts.idle);
@@ -143,8 +144,7 @@ task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set
         }
     }
     deadline.expires_never(); // the engine's time is bounded by its own timeouts
-    if (parser.chunked()) drop_trailers(parser.get(), head); // contract §7
-    co_return parser.release();
+    co_return take_request(parser, head);
 }
 
 /// Whether the client closed or reset its connection while its request is handled. Bytes
@@ -175,10 +175,8 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
     socket.non_blocking(true, ignored); // responses are written at once when they fit
     ctx.stats.connection_opened();
     auto const peer = socket.remote_endpoint(ignored).address().to_string();
-    // Bounded, so that a chunk line without its CRLF (`5;aaaa…`) cannot grow it: a full
-    // buffer fails the read (400). The head fits (its own limit answers 431 first), and body
-    // bytes pass through in reads of up to 64 KiB.
-    beast::flat_buffer buf(cfg.limits.max_header_bytes.bytes + 64 * 1024);
+    // Bounded, so that a chunk line without its CRLF cannot grow it (request_reader.hpp).
+    beast::flat_buffer buf(read_buffer_limit(cfg.limits));
     std::string head; // the response head being written, reused across requests
     for (;;) {
         handle->busy = false;

@@ -11,6 +11,8 @@ namespace idemgate::engine {
 /// UTF-8), and also when its canonical form would not be faithful, so that two different
 /// bodies never share one: duplicate object keys, a number a double cannot hold exactly
 /// (more than 15 significant digits, overflow, underflow), nesting deeper than 256 levels.
+/// A number of more than 15 digits written as this form writes its double is kept, so that a
+/// form is its own form (canonical_json(*canonical_json(x)) == canonical_json(x)).
 /// Callers then hash the bytes (contract §2). Throws only std::bad_alloc.
 std::optional<std::string> canonical_json(std::string_view text);
 

@@ -62,6 +62,10 @@ private:
     std::size_t size_ = 0;
 };
 
+/// Elements an array reply may announce; the replies to our commands have a handful. A
+/// larger count fails the parser at once, before memory is taken for it.
+inline constexpr std::size_t max_reply_elements = 1 << 20;
+
 /// Incremental parser: feed any split of the byte stream, take complete replies in order.
 /// Not thread-safe; one per connection.
 class reply_parser {

@@ -256,6 +256,17 @@ TEST(parse_yaml, refuses_several_documents_and_a_scalar_document) {
     EXPECT_NE(scalar.problems[0].message.find("expected a mapping"), std::string::npos);
 }
 
+TEST(parse_yaml, refuses_a_stray_comma_instead_of_looping_forever) {
+    // yaml-cpp 0.7's LoadAll never returns on these and takes memory until the process dies
+    // (jbeder/yaml-cpp#1040); found by config_fuzz (corpus/config/timeout_stray_comma).
+    for (auto const* text : {",", "\"x\" ,\n", ",pstream:\n  url: ${NOPE}\n"}) {
+        auto const r = parse(text);
+        ASSERT_EQ(r.problems.size(), 1u) << text;
+        EXPECT_EQ(r.problems[0].message.rfind("invalid YAML", 0), 0u) << r.problems[0].message;
+        EXPECT_GT(r.problems[0].line, 0) << text;
+    }
+}
+
 TEST(parse_yaml, refuses_a_key_that_is_not_a_plain_name) {
     auto const r = parse("? [a, b]\n: 1\n");
     ASSERT_EQ(r.problems.size(), 1u);

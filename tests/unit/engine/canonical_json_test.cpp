@@ -87,6 +87,19 @@ TEST(canonical_json, keeps_distinct_numbers_distinct) {
     EXPECT_NE(canonical_json("[1e300]"), canonical_json("[null]"));
 }
 
+TEST(canonical_json, is_its_own_canonical_form) {
+    // nlohmann writes 1.04700472 as 1.0470047200000001, which was refused as a number of 17
+    // digits (tests/fuzz/corpus/canonical_json/crash_seventeen_digit_form).
+    for (auto const* text : {"[1.04700472]", R"({"b":[1.5,-0.0,1e300,0.1],"a":"x"})"}) {
+        auto const form = canonical_json(text);
+        ASSERT_TRUE(form.has_value()) << text;
+        EXPECT_EQ(canonical_json(*form), form) << text;
+    }
+    EXPECT_EQ(canonical_json(" [ 1.0470047200000001 ] "), canonical_json("[1.04700472]"));
+    // Another spelling of 17 digits is still refused: it could be another decimal.
+    EXPECT_EQ(canonical_json("[1.04700472000000010]"), std::nullopt);
+}
+
 std::string nested_arrays(std::size_t depth) {
     return std::string(depth, '[') + std::string(depth, ']');
 }

@@ -108,6 +108,21 @@ TEST(resp, a_protocol_error_fails_the_parser_until_reset) {
     EXPECT_EQ(p.next(), str(reply_type::simple_string, "OK"));
 }
 
+TEST(resp, an_array_longer_than_any_reply_of_ours_fails_the_parser_at_its_count) {
+    // hiredis allocates the element pointers from the count before any element arrives:
+    // this one asked for 9.9 GB (tests/fuzz/corpus/resp/oom_huge_array_count).
+    for (auto const* count : {"*1244421244\r\n", "*1048577\r\n"}) {
+        reply_parser p;
+        p.feed(count);
+        EXPECT_FALSE(p.next().has_value()) << count;
+        EXPECT_TRUE(p.failed()) << count;
+    }
+    reply_parser p;
+    ASSERT_TRUE(p.feed("*1048576\r\n")); // the bound itself is taken: waits for elements
+    EXPECT_FALSE(p.next().has_value());
+    EXPECT_FALSE(p.failed());
+}
+
 TEST(resp, a_command_is_formatted_binary_safe) {
     auto const value = "v\r\n\0"s;
     command const c{"SET", "k", value};
