@@ -139,8 +139,8 @@ redis_store::redis_store(net::any_io_executor const& ex, config::redis_store_con
     }
 }
 
-redis_store::redis_store(net::any_io_executor ex, config::redis_store_config const& cfg)
-    : redis_store(std::move(ex), cfg, make_redis_connection_config(cfg)) {}
+redis_store::redis_store(net::any_io_executor const& ex, config::redis_store_config const& cfg)
+    : redis_store(ex, cfg, make_redis_connection_config(cfg)) {}
 
 redis_store::~redis_store() {
     for (auto const& c : conns_) c->stop();

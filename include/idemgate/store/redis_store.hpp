@@ -37,7 +37,7 @@ public:
                 std::shared_ptr<redis::connection_config const> const& conn,
                 credential_bound bound = {}, record_sealing sealing = {});
     /// Same, building the connection config from `cfg` (throws like it).
-    redis_store(net::any_io_executor ex, config::redis_store_config const& cfg);
+    redis_store(net::any_io_executor const& ex, config::redis_store_config const& cfg);
     ~redis_store() override;
     redis_store(redis_store const&) = delete;
     redis_store& operator=(redis_store const&) = delete;
