@@ -64,19 +64,20 @@ struct fault_proxy::link {
     tcp_socket target;
     std::array<pipe, 2> pipes;
     bool dead = false;
+    bool blackholed = false; // for good: see set_blackhole()
 };
 
 /// The coroutines; a struct so that they may read the proxy's private toxics.
 struct fault_proxy_access {
     using link = fault_proxy::link;
 
-    static task<void> read_side(fault_proxy* self, std::shared_ptr<link> l, flow f) {
+    static task<void> read_side(std::shared_ptr<link> l, flow f) {
         std::string buf(read_chunk, '\0');
         auto& p = l->pipes[index(f)];
         for (;;) {
             auto [ec, n] = co_await l->from(f).async_read_some(net::buffer(buf), use_nothrow);
             if (l->dead) co_return;
-            if (self->toxics_.blackhole) {
+            if (l->blackholed) {
                 if (ec) co_return; // swallowed, end-of-file included: nothing is closed
                 continue;
             }
@@ -170,7 +171,8 @@ struct fault_proxy_access {
             l->pipes[index(f)].reset_at = tox.reset_after[index(f)];
             l->pipes[index(f)].half_close_at = tox.half_close_after[index(f)];
         }
-        if (!tox.blackhole) {
+        l->blackholed = tox.blackhole;
+        if (!l->blackholed) {
             auto [ec] = co_await l->target.async_connect(self->target_, use_nothrow);
             if (ec) {
                 l->reset(); // the target refused: so does the proxy
@@ -182,7 +184,7 @@ struct fault_proxy_access {
         l->client.set_option(tcp::no_delay(true), ignored);
         auto const ex = l->client.get_executor();
         for (auto f : {flow::to_target, flow::to_client}) {
-            net::co_spawn(ex, read_side(self, l, f), net::detached);
+            net::co_spawn(ex, read_side(l, f), net::detached);
             net::co_spawn(ex, write_side(self, l, f), net::detached);
         }
     }
@@ -254,7 +256,11 @@ void fault_proxy::set_bandwidth(flow f, std::size_t bytes_per_second) {
 void fault_proxy::set_blackhole(bool on) {
     on_io([&] {
         toxics_.blackhole = on;
-        if (on) each_link([](link& l) { l.pipes[0].queue.clear(), l.pipes[1].queue.clear(); });
+        if (!on) return;
+        each_link([](link& l) {
+            l.blackholed = true;
+            for (auto& p : l.pipes) p.queue.clear();
+        });
     });
 }
 

@@ -44,10 +44,12 @@ public:
     void set_latency(flow f, std::chrono::milliseconds d);
     /// At most `bytes_per_second` are written in `f` (0: unlimited), in slices of 1/50 s.
     void set_bandwidth(flow f, std::size_t bytes_per_second);
-    /// On: every byte read (both ways) is dropped and end-of-file is swallowed, so nothing is
-    /// answered and nothing is closed (no FIN, no RST): a peer that vanished from the network.
-    /// A client accepted meanwhile is never connected to the target. Off: bytes flow again
-    /// (the dropped ones stay lost, as with Toxiproxy's timeout toxic).
+    /// On: on every open connection and every one accepted meanwhile, each byte read (both
+    /// ways) is dropped and end-of-file is swallowed, so nothing is answered and nothing is
+    /// closed (no FIN, no RST): a peer that vanished from the network. A client accepted
+    /// meanwhile is never connected to the target. Off: new connections work again; the
+    /// blackholed ones stay silent until reset_all(), since a TCP stream that lost bytes can
+    /// never resume (it is a peer that is gone, and a retransmitting TCP would not lose any).
     void set_blackhole(bool on);
     /// After `n` more bytes in `f` (counted from now on open connections, from the start on
     /// new ones), the connection is reset; `off` disarms it.

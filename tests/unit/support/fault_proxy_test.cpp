@@ -186,8 +186,14 @@ TEST_F(the_fault_proxy, a_blackhole_drops_every_byte_and_never_closes) {
     EXPECT_EQ(proxy_.connections(), 2U);
     EXPECT_EQ(proxy_.open_connections(), 2U);
     proxy_.set_blackhole(false);
-    client.send("back");
-    EXPECT_EQ(target.read_n(4), "back");
+    // The blackholed connections stay dead (their streams lost bytes); new ones work.
+    client.send("still lost");
+    EXPECT_EQ(target.read(200ms), "<nothing>");
+    auto [fresh, fresh_target] = open_pair();
+    fresh.send("back");
+    EXPECT_EQ(fresh_target.read_n(4), "back");
+    proxy_.reset_all();
+    EXPECT_EQ(late.read(), "<reset>");
 }
 
 TEST_F(the_fault_proxy, reset_after_n_bytes_forwards_exactly_n_then_resets_the_client) {
