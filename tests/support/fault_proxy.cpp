@@ -105,11 +105,12 @@ struct fault_proxy_access {
         auto& p = l->pipes[index(f)];
         auto const& tox = self->toxics_;
         while (!l->dead) {
-            if (p.forwarded >= p.reset_at) {
+            // A limit acts when a byte beyond it is there to send: with 0, at the first byte.
+            if (!p.queue.empty() && p.forwarded >= p.reset_at) {
                 l->reset();
                 co_return;
             }
-            if (p.forwarded >= p.half_close_at) {
+            if (!p.queue.empty() && p.forwarded >= p.half_close_at) {
                 half_close(*l, f);
                 co_return;
             }
@@ -270,7 +271,7 @@ void fault_proxy::reset_after(flow f, std::size_t n) {
         each_link([&](link& l) {
             auto& p = l.pipes[index(f)];
             p.reset_at = n == off ? off : p.forwarded + n;
-            p.wake.cancel(); // n == 0 takes effect now, not with the next byte
+            p.wake.cancel(); // bytes already queued meet the new limit now
         });
     });
 }

@@ -51,12 +51,12 @@ public:
     /// blackholed ones stay silent until reset_all(), since a TCP stream that lost bytes can
     /// never resume (it is a peer that is gone, and a retransmitting TCP would not lose any).
     void set_blackhole(bool on);
-    /// After `n` more bytes in `f` (counted from now on open connections, from the start on
-    /// new ones), the connection is reset; `off` disarms it.
+    /// `n` more bytes in `f` are forwarded (counted from now on open connections, from the
+    /// start on new ones); the connection is reset when the next byte in `f` arrives. With 0:
+    /// at the first byte, none forwarded (e.g. a response that never starts). `off` disarms.
     void reset_after(flow f, std::size_t n);
-    /// After `n` more bytes in `f`, the receiver of `f` gets end-of-file (shutdown of the
-    /// proxy's sending side) and later bytes in `f` are dropped; the other direction stays
-    /// open. `off` disarms it.
+    /// Likewise, but the receiver of `f` gets end-of-file (shutdown of the proxy's sending
+    /// side) and later bytes in `f` are dropped; the other direction stays open.
     void half_close_after(flow f, std::size_t n);
     /// When one side closes, the other side's end-of-file is delayed by `d`.
     void set_slow_close(std::chrono::milliseconds d);
