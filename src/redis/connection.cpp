@@ -51,7 +51,8 @@ struct connection::pending {
     command cmd;
     steady_timer timer; // the caller's deadline; cancelled when the outcome is set
     std::optional<result<reply>> outcome;
-    bool abandoned = false; // the caller timed out: drop the reply when it comes
+    bool abandoned = false;  // the caller timed out: drop the reply when it comes
+    time_point written_at{}; // when it joined written_ (epoch: not written)
 };
 
 connection::connection(net::any_io_executor const& ex, std::shared_ptr<connection_config const> cfg)
@@ -79,6 +80,7 @@ void connection::stop() {
 task<result<reply>> connection::execute(command cmd, time_point deadline) {
     if (!cmd.valid() || stopped_ || link() == link_state::down) co_return unavailable();
     auto const self = shared_from_this();
+    auto const started = std::chrono::steady_clock::now();
     auto const p = std::make_shared<pending>(ex_, std::move(cmd));
     p->timer.expires_at(deadline);
     queued_.push_back(p);
@@ -89,7 +91,19 @@ task<result<reply>> connection::execute(command cmd, time_point deadline) {
     if (p->outcome) co_return std::move(*p->outcome);
     p->abandoned = true;
     std::erase(queued_, p); // never written: it will not be
+    if (p->written_at != time_point{}) give_up_if_silent(deadline - started);
     co_return unavailable();
+}
+
+void connection::give_up_if_silent(std::chrono::steady_clock::duration timeout) {
+    // A peer gone without a reset (host lost, a firewall or a stale NAT entry dropping the
+    // packets) leaves the socket open for TCP's whole retransmission timeout, ~15 minutes, and
+    // every call on it would time out meanwhile. A late reply is fine (it is read and
+    // dropped), but when the oldest unanswered command has waited two command timeouts the
+    // connection is made again; its unanswered commands fail and are never resent.
+    if (!session_open_ || written_.empty()) return;
+    if (std::chrono::steady_clock::now() - written_.front()->written_at < 2 * timeout) return;
+    close_session(make_error_code(boost::system::errc::timed_out));
 }
 
 task<void> connection::run() {
@@ -236,9 +250,11 @@ task<void> connection::write_loop() {
         // Coalesce every queued command into one write (pipelining); they join the reply
         // queue before the write so no reply can arrive ahead of its request.
         write_buf_.clear();
+        auto const now = std::chrono::steady_clock::now();
         for (auto& p : queued_) {
             write_buf_.append(p->cmd.bytes());
             p->cmd = command{};
+            p->written_at = now;
             written_.push_back(std::move(p));
         }
         queued_.clear();

@@ -60,7 +60,9 @@ public:
     /// Sends `cmd` and returns its reply (an error reply is a value, not a failure), or
     /// errc::store_unavailable: at once when the link is down, when the connection drops before
     /// the reply (the command may have run: it is never resent), or at `deadline`. A reply
-    /// arriving after the deadline is consumed and dropped, so FIFO order holds.
+    /// arriving after the deadline is consumed and dropped, so FIFO order holds. When a
+    /// command times out while the oldest unanswered one has waited twice as long as its
+    /// caller did, the connection is closed and made again (a peer gone without a reset).
     task<result<reply>> execute(command cmd, time_point deadline);
 
     /// Socket writes of commands since start: one write carries every command queued meanwhile.
@@ -80,6 +82,9 @@ private:
     task<std::tuple<error_code, std::size_t>> write_all(std::string_view bytes);
     task<std::tuple<error_code, std::size_t>> read_some();
     bool deliver(std::size_t n);
+    /// After a written command timed out: reconnects when the oldest unanswered one has waited
+    /// two of `timeout` (a peer gone without a reset).
+    void give_up_if_silent(std::chrono::steady_clock::duration timeout);
     void close_session(error_code ec);
     void close_stream() noexcept;
     void fail_all();
