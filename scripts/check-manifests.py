@@ -220,7 +220,8 @@ check("Dockerfile: build stage runs CI's install script and cmake lines", docker
 
 def dockerfile_runtime():
     lines = dockerfile_lines()
-    targets = set(re.findall(r"add_executable\(([\w-]+)", open("CMakeLists.txt").read()))
+    cmake = open("CMakeLists.txt").read() + open("src/CMakeLists.txt").read()
+    targets = set(re.findall(r"add_executable\(([\w-]+)", cmake))
     copied = re.findall(r"COPY --from=build /src/build/([\w-]+)", "\n".join(lines))
     if set(copied) != {"idemgate", "demo-upstream"} or not set(copied) <= targets:
         return f"copies {copied}, targets {sorted(targets)}"
