@@ -30,24 +30,6 @@ struct engine::claim {
 
 namespace {
 
-/// Views into `req` for the pure rules; valid while `req` is neither moved nor changed.
-request_view view_of(request const& req, config::idempotency_config const& cfg) {
-    request_view v;
-    v.method = req.method_string();
-    v.target = req.target();
-    if (cfg.credential.starts_with("header:")) {
-        v.credential_is_header = true;
-        if (auto it = req.find(std::string_view(cfg.credential).substr(7)); it != req.end())
-            v.credential = it->value();
-    } else if (auto it = req.find(http::field::authorization); it != req.end()) {
-        v.credential = it->value();
-    }
-    for (auto const& f : boost::make_iterator_range(req.equal_range(cfg.key_header)))
-        v.idempotency_keys.push_back(f.value());
-    if (auto it = req.find(cfg.account_header); it != req.end()) v.account = it->value();
-    return v;
-}
-
 std::chrono::microseconds since(steady_clock::time_point t0) {
     return std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
 }
@@ -65,6 +47,23 @@ private:
 };
 
 } // namespace
+
+request_view view_of(request const& req, config::idempotency_config const& cfg) {
+    request_view v;
+    v.method = req.method_string();
+    v.target = req.target();
+    if (cfg.credential.starts_with("header:")) {
+        v.credential_is_header = true;
+        if (auto it = req.find(std::string_view(cfg.credential).substr(7)); it != req.end())
+            v.credential = it->value();
+    } else if (auto it = req.find(http::field::authorization); it != req.end()) {
+        v.credential = it->value();
+    }
+    for (auto const& f : boost::make_iterator_range(req.equal_range(cfg.key_header)))
+        v.idempotency_keys.push_back(f.value());
+    if (auto it = req.find(cfg.account_header); it != req.end()) v.account = it->value();
+    return v;
+}
 
 engine::engine(config::config const& cfg, store::store& st, proxy::upstream_pool& pool,
                scope_hasher const& scopes, metrics::metrics& m, util::monotonic_clock const* clk)

@@ -17,6 +17,7 @@
 #include "fuzz_check.hpp"
 
 #include "idemgate/engine/classify.hpp"
+#include "idemgate/engine/engine.hpp"
 #include "idemgate/engine/fingerprint.hpp"
 #include "idemgate/engine/scope.hpp"
 #include "idemgate/http/request_reader.hpp"
@@ -94,24 +95,6 @@ std::optional<request> read_one(byte_stream& in, beast::flat_buffer& buf, setup 
     auto req = http_server::take_request(parser, head);
     FUZZ_CHECK(fields_of(req) == head_list); // no trailer merged, no field lost
     return req;
-}
-
-/// The engine's request_view (engine.cpp view_of), over `req`.
-engine::request_view view_of(request const& req, config::idempotency_config const& cfg) {
-    engine::request_view v;
-    v.method = req.method_string();
-    v.target = req.target();
-    if (cfg.credential.starts_with("header:")) {
-        v.credential_is_header = true;
-        if (auto it = req.find(std::string_view(cfg.credential).substr(7)); it != req.end())
-            v.credential = it->value();
-    } else if (auto it = req.find(http::field::authorization); it != req.end()) {
-        v.credential = it->value();
-    }
-    for (auto const& f : boost::make_iterator_range(req.equal_range(cfg.key_header)))
-        v.idempotency_keys.push_back(f.value());
-    if (auto it = req.find(cfg.account_header); it != req.end()) v.account = it->value();
-    return v;
 }
 
 void check_protected(engine::classification const& c, config::idempotency_config const& cfg) {
@@ -193,7 +176,7 @@ bool handle(request req, setup const& s) {
     auto const again = http_server::normalise_target(req.target(), req[http::field::host]);
     FUZZ_CHECK(again.has_value() && *again == req.target());
     std::string const target(req.target()); // the scope cuts the query off, as sent
-    auto const view = view_of(req, icfg);
+    auto const view = engine::view_of(req, icfg);
     auto const cls = engine::classify(view, icfg);
     if (cls.kind == engine::request_class::rejected) {
         FUZZ_CHECK(cls.error == errc::key_invalid || cls.error == errc::key_required ||

@@ -4,6 +4,7 @@
 #include "idemgate/config/config.hpp"
 #include "idemgate/engine/classify.hpp"
 #include "idemgate/engine/lock_keeper.hpp"
+#include "idemgate/engine/request_view.hpp"
 #include "idemgate/engine/scope.hpp"
 #include "idemgate/http/types.hpp"
 #include "idemgate/metrics/metrics.hpp"
@@ -26,6 +27,11 @@ struct handled {
     std::chrono::microseconds upstream_time{0};
     passthrough_reason unprotected = passthrough_reason::none; // outcome passthrough: why
 };
+
+/// Views into `req` for the pure rules (classify, scope): the method, target, credential,
+/// idempotency keys and account as idempotency `cfg` names them. Valid while `req` is neither
+/// moved nor changed.
+request_view view_of(request const& req, config::idempotency_config const& cfg);
 
 /// Whether the client of a request has gone (closed or reset its connection): a waiter of
 /// `concurrent: wait` then stops polling the store. Empty: never asked.
