@@ -1,6 +1,7 @@
 #include "idemgate/store/sealer.hpp"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
@@ -157,7 +158,10 @@ sealer::sealer(std::vector<sealing_key> keys) : impl_(std::make_unique<impl>()) 
         throw std::runtime_error("OpenSSL offers no HKDF or AES-256-GCM here");
 }
 
-sealer::~sealer() = default;
+sealer::~sealer() {
+    // The master keys leave no copy in freed memory.
+    for (auto& k : impl_->keys) OPENSSL_cleanse(k.key.data(), k.key.size());
+}
 
 bool sealer::looks_sealed(std::string_view bytes) noexcept {
     return bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == magic &&
