@@ -117,7 +117,7 @@ node_address const* slot_map::primary_for(std::uint16_t slot) const noexcept {
 std::vector<node_address> slot_map::primaries() const {
     std::vector<node_address> out;
     for (auto const& r : ranges_) out.push_back(r.primary);
-    std::ranges::sort(out);
+    std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }

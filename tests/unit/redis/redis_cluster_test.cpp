@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 namespace idemgate::redis {
@@ -24,7 +25,7 @@ TEST(redis_cluster, every_node_reports_the_same_map_covering_all_slots_over_its_
     auto const map = slots_seen_by(cluster.node(0));
     EXPECT_TRUE(map.covers_all());
     auto expected = cluster.addresses();
-    std::ranges::sort(expected);
+    std::sort(expected.begin(), expected.end());
     EXPECT_EQ(map.primaries(), expected);
     for (std::size_t i = 1; i < cluster.size(); ++i) {
         EXPECT_EQ(slots_seen_by(cluster.node(i)).ranges().size(), map.ranges().size());
