@@ -1,8 +1,8 @@
 #include "support/redis_server.hpp"
 
-#include <fcntl.h>
+#include "support/child_process.hpp"
+
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,47 +12,12 @@
 #include <stdexcept>
 #include <thread>
 
-extern char** environ;
-
 namespace idemgate::test {
 
 namespace {
 
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-/// Runs `args` with stdin/stdout/stderr on /dev/null; returns the pid.
-pid_t spawn_quiet(std::vector<std::string> args) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    for (int fd = 0; fd <= 2; ++fd) {
-        posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY,
-                                         0);
-    }
-    pid_t pid = -1;
-    int const rc = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("redis_server: cannot run " + args[0]);
-    return pid;
-}
-
-/// Waits up to `limit` for `pid` to exit, then kills it; returns the wait status.
-int reap(pid_t pid, std::chrono::milliseconds limit) {
-    auto const deadline = clock_type::now() + limit;
-    int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-        if (clock_type::now() >= deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            break;
-        }
-        std::this_thread::sleep_for(10ms);
-    }
-    return status;
-}
 
 std::string log_tail(std::filesystem::path const& file) {
     std::ifstream in(file);
@@ -109,7 +74,7 @@ void redis_server::make_certificate() {
         "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"};
     // clang-format on
-    int const status = reap(spawn_quiet(std::move(args)), 10s);
+    int const status = reap_within(spawn_quiet(std::move(args)), 10s);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         throw std::runtime_error("redis_server: openssl failed to make a certificate");
     }
@@ -162,7 +127,7 @@ void redis_server::stop() {
     if (paused_) ::kill(pid_, SIGCONT);
     paused_ = false;
     ::kill(pid_, SIGTERM);
-    reap(pid_, 5s);
+    reap_within(pid_, 5s);
     pid_ = -1;
 }
 
