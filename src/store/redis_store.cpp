@@ -173,14 +173,12 @@ store_state redis_store::state() const noexcept {
 }
 
 std::string redis_store::key_of(scope_key const& key) const {
-    if (cluster_ && bound_.max_records != 0 && !key.credential.empty())
-        return key_prefix_ + "{c:" + key.credential + "}" + key.hash;
     return key_prefix_ + "{" + key.hash + "}";
 }
 
 std::string redis_store::credential_key_of(scope_key const& key) const {
-    if (key.credential.empty() || bound_.max_records == 0) return {};
-    if (cluster_) return key_prefix_ + "{c:" + key.credential + "}cred";
+    // Not in a cluster: the set would have to share each record's slot (config warnings).
+    if (cluster_ || key.credential.empty() || bound_.max_records == 0) return {};
     return key_prefix_ + "cred:" + key.credential;
 }
 
