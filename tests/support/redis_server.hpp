@@ -36,6 +36,11 @@ public:
     /// SIGSTOP / SIGCONT: the socket stays open but nothing is answered while paused.
     void pause();
     void resume();
+    /// SIGKILL (a crash: nothing flushed, no goodbye to peers) and reap. Idempotent; start()
+    /// brings it back on the same port and data dir.
+    void kill();
+    /// True between a successful start() and stop()/kill().
+    bool running() const noexcept { return pid_ > 0; }
 
     std::uint16_t port() const noexcept { return port_; }
     /// `redis://127.0.0.1:<port>/<db>` (no credentials).
