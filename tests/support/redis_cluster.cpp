@@ -3,6 +3,7 @@
 #include "support/child_process.hpp"
 
 #include "idemgate/redis/cluster_slot_map.hpp"
+#include "idemgate/redis/key_slot.hpp"
 
 #include <sys/wait.h>
 
@@ -210,6 +211,22 @@ std::optional<std::size_t> redis_cluster::owner_of(std::uint16_t slot) const {
         if (nodes_[i]->running()) return owner_seen_by(i, slot);
     }
     return std::nullopt;
+}
+
+std::vector<std::size_t> redis_cluster::slot_owners() const {
+    std::vector<std::size_t> out(redis::cluster_slots, static_cast<std::size_t>(-1));
+    for (auto const& n : nodes_) {
+        if (!n->running()) continue;
+        auto const map = slots_of(*n);
+        if (!map) return out;
+        for (auto const& r : map->ranges()) {
+            auto const i = index_on(r.primary.port);
+            if (!i) continue;
+            for (std::size_t s = r.first; s <= r.last; ++s) out[s] = *i;
+        }
+        return out;
+    }
+    return out;
 }
 
 std::vector<std::size_t> redis_cluster::primaries() const {

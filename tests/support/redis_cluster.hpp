@@ -63,6 +63,8 @@ public:
     /// The node serving `slot` by CLUSTER SLOTS of the first running node; nullopt when no
     /// node answers or the slot is not served.
     std::optional<std::size_t> owner_of(std::uint16_t slot) const;
+    /// The owner of every slot (16384 entries; npos where none), by the same account.
+    std::vector<std::size_t> slot_owners() const;
     /// Nodes serving at least one slot, by the same account, sorted.
     std::vector<std::size_t> primaries() const;
     /// A running node that is a replica of `primary` (INFO replication of `primary`).
