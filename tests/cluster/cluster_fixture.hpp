@@ -20,6 +20,16 @@
 
 namespace idemgate::test {
 
+/// Runs `f` when the scope ends, also when an assertion or exception leaves it: threads of
+/// a test are stopped and joined whatever happens.
+template <class F>
+struct at_scope_exit {
+    F f;
+    ~at_scope_exit() { f(); }
+};
+template <class F>
+at_scope_exit(F) -> at_scope_exit<F>;
+
 class cluster_gateways_test : public ::testing::Test {
 protected:
     cluster_gateways_test() : cluster_(shared_replicated_cluster()) {
@@ -91,42 +101,97 @@ protected:
         }
     }
 
-    /// The slot of the record protected_post(`key`) writes: the store keys a record
-    /// `<prefix>{<scope hash>}` (docs/redis.md), so the slot is that of the scope hash,
-    /// whatever the prefix. Computed with the engine's own scope hasher (no scope_secret in
-    /// these tests); the spread test checks it against where the records really land.
-    static std::uint16_t record_slot(std::string const& key) {
-        static engine::scope_hasher const hasher{std::string{}};
-        auto const scope = hasher.make(test_api_key, "", "POST", "/v1/charges", key);
-        return redis::slot_of("{" + scope.hash + "}");
+    /// Which client sends a request: its API key and its Idempotency-Key.
+    struct client_key {
+        std::string api_key;
+        std::string key;
+    };
+    /// POST /v1/charges as `who`.
+    static http_request post_as(client_key const& who, std::string body = default_body) {
+        return with_header(
+            without_header(protected_post(who.key, std::move(body)), "Authorization"),
+            "Authorization", "Bearer " + who.api_key);
     }
 
-    /// `n` idempotency keys "<tag>-<i>" whose records `pred` accepts by slot.
-    static std::vector<std::string> keys_where(std::string const& tag, std::size_t n,
-                                               std::function<bool(std::uint16_t)> const& pred) {
-        std::vector<std::string> out;
+    /// How the store names records in cluster mode: by scope (`<prefix>{<scope hash>}`, a
+    /// slot per key) or by credential (`<prefix>{c:<credential>}<scope hash>`, one slot for
+    /// every record of an API key, so that the per-credential set shares it).
+    enum class record_layout { unknown, per_key, per_credential };
+
+    /// Sends one request through gateway 0 and finds its record to learn the layout; fails
+    /// the test when the record is named neither way (the predictions below would be wrong).
+    void learn_layout() {
+        client_key const who{"layout-probe-" + key_prefix_, "layout-probe"};
+        auto const res = send_to(0, post_as(who));
+        ASSERT_EQ(res.status, 201U) << res.error << res.body;
+        auto const scope = hasher().make(who.api_key, "", "POST", "/v1/charges", who.key);
+        std::string seen;
+        for (std::size_t i = 0; i < cluster_.size(); ++i) {
+            if (!cluster_.node(i).running()) continue;
+            for (auto const& k : cluster_.keys(i, key_prefix_ + "*")) {
+                seen += k + " ";
+                if (k == key_prefix_ + "{" + scope.hash + "}") layout_ = record_layout::per_key;
+                if (k == key_prefix_ + "{c:" + scope.credential + "}" + scope.hash)
+                    layout_ = record_layout::per_credential;
+            }
+        }
+        ASSERT_NE(layout_, record_layout::unknown) << "record of the probe not found: " << seen;
+    }
+
+    /// The name of the record post_as(`who`) writes (after learn_layout).
+    std::string record_key(client_key const& who) const {
+        auto const scope = hasher().make(who.api_key, "", "POST", "/v1/charges", who.key);
+        if (layout_ == record_layout::per_credential) {
+            return key_prefix_ + "{c:" + scope.credential + "}" + scope.hash;
+        }
+        return key_prefix_ + "{" + scope.hash + "}";
+    }
+    /// Its slot: the prefix is outside the hash tag, so the slot does not depend on it.
+    std::uint16_t record_slot(client_key const& who) const {
+        return redis::slot_of(record_key(who));
+    }
+
+    /// `n` clients "<tag>-<i>" (API key and key both) whose records `pred` accepts by slot;
+    /// each has its own API key, so that they spread whichever the layout.
+    std::vector<client_key> clients_where(std::string const& tag, std::size_t n,
+                                          std::function<bool(std::uint16_t)> const& pred) const {
+        std::vector<client_key> out;
         for (std::size_t i = 0; out.size() < n; ++i) {
-            auto key = tag + "-" + std::to_string(i);
-            if (pred(record_slot(key))) out.push_back(std::move(key));
+            if (i > 2'000'000) {
+                ADD_FAILURE() << "no " << n << " clients found for " << tag;
+                break;
+            }
+            client_key who{tag + "-" + std::to_string(i), tag + "-" + std::to_string(i)};
+            if (pred(record_slot(who))) out.push_back(std::move(who));
         }
         return out;
     }
-    /// `n` keys whose records land on node `node` (as the cluster is now).
-    std::vector<std::string> keys_served_by(std::size_t node, std::string const& tag,
-                                            std::size_t n) const {
+    /// `n` clients whose records land on node `node` (as the cluster is now).
+    std::vector<client_key> clients_served_by(std::size_t node, std::string const& tag,
+                                              std::size_t n) const {
         auto const owners = cluster_.slot_owners();
-        return keys_where(tag, n, [&](std::uint16_t s) { return owners[s] == node; });
+        return clients_where(tag, n, [&](std::uint16_t s) { return owners[s] == node; });
     }
 
-    /// The record keys of this test on node `i`.
+    /// The records of this test on node `i` (not the per-credential sets).
     std::vector<std::string> records_on(std::size_t i) const {
-        return cluster_.keys(i, key_prefix_ + "{*");
+        std::vector<std::string> out;
+        for (auto& k : cluster_.keys(i, key_prefix_ + "{*")) {
+            if (!k.ends_with("}cred")) out.push_back(std::move(k));
+        }
+        return out;
+    }
+
+    static engine::scope_hasher const& hasher() {
+        static engine::scope_hasher const h{std::string{}};
+        return h;
     }
 
     upstream_stub upstream_; // declared first: outlives the gateways that talk to it
     redis_cluster& cluster_;
     std::string key_prefix_;
     std::vector<std::unique_ptr<gateway_process>> gateways_;
+    record_layout layout_ = record_layout::unknown;
 };
 
 } // namespace idemgate::test

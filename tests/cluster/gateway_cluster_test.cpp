@@ -8,6 +8,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 namespace idemgate::test {
@@ -28,51 +29,55 @@ TEST_F(cluster_gateways_test, records_spread_over_all_three_primaries_and_two_ga
             << "gateway " << i << " not ready on a healthy cluster";
         EXPECT_GE(metric(i, "idemgate_store_nodes"), 3.0) << "gateway " << i;
     }
+    learn_layout();
+    // Thirty clients, each its own API key: spread whether records go by key or credential.
     constexpr std::size_t n = 30;
+    std::vector<client_key> clients;
     std::map<std::string, http_response> first;
     for (std::size_t k = 0; k < n; ++k) {
-        auto const key = "spread-" + std::to_string(k);
-        auto const res = send_to(k % 2, protected_post(key));
-        ASSERT_EQ(res.status, 201U) << key << ": " << res.error << res.body;
-        first[key] = res;
+        clients.push_back({"spread-" + std::to_string(k), "spread-" + std::to_string(k)});
+        auto const res = send_to(k % 2, post_as(clients.back()));
+        ASSERT_EQ(res.status, 201U) << clients.back().key << ": " << res.error << res.body;
+        first[clients.back().key] = res;
     }
     // Where the records are, by each primary's own keyspace.
     auto const owners = cluster_.slot_owners();
     std::size_t total = 0;
     for (auto const p : cluster_.primaries()) {
         auto const records = records_on(p);
-        EXPECT_GE(records.size(), 3U) << "primary " << p << " holds too few of " << n << " records";
+        EXPECT_GE(records.size(), 3U) << "primary " << p << " holds too few of " << n;
         for (auto const& r : records) EXPECT_EQ(owners[redis::slot_of(r)], p) << r;
         total += records.size();
     }
-    EXPECT_EQ(total, n);
-    // The slot the tests predict for a key is where its record is (cluster_fixture.hpp).
-    for (auto const& [key, res] : first) {
-        auto const node = owners[record_slot(key)];
-        bool found = false;
-        for (auto const& r : records_on(node))
-            found = found || redis::slot_of(r) == record_slot(key);
-        EXPECT_TRUE(found) << key << " not on node " << node;
+    EXPECT_EQ(total, n + 1); // and the layout probe's
+    for (auto const& who : clients) {
+        auto const on = cluster_.keys(owners[record_slot(who)], record_key(who));
+        EXPECT_EQ(on.size(), 1U) << who.key << ": " << record_key(who) << " not where predicted";
     }
     // Each key retried through the other gateway replays; with another body, 409.
     for (std::size_t k = 0; k < n; ++k) {
-        auto const key = "spread-" + std::to_string(k);
-        expect_replay_of(first[key], send_to((k + 1) % 2, protected_post(key)));
-        expect_error(send_to((k + 1) % 2, protected_post(key, R"({"amount":1})")), 409,
+        auto const& who = clients[k];
+        expect_replay_of(first[who.key], send_to((k + 1) % 2, post_as(who)));
+        expect_error(send_to((k + 1) % 2, post_as(who, R"({"amount":1})")), 409,
                      "idempotency_key_in_use");
     }
-    EXPECT_EQ(upstream_.calls(), n);
-    EXPECT_EQ(metric_sum("idemgate_requests_total{outcome=\"executed\"}"), double(n));
+    EXPECT_EQ(upstream_.calls(), n + 1);
+    EXPECT_EQ(metric_sum("idemgate_requests_total{outcome=\"executed\"}"), double(n + 1));
     EXPECT_EQ(metric_sum("idemgate_requests_total{outcome=\"replayed\"}"), double(n));
     EXPECT_EQ(metric_sum("idemgate_requests_total{outcome=\"conflict\"}"), double(n));
 }
 
 TEST_F(cluster_gateways_test,
        a_slot_migrated_while_requests_run_takes_ask_then_moved_and_runs_each_key_once) {
-    // Keys whose records share one slot, and that slot's way from one primary to another.
-    auto const slot = record_slot("mig-0");
-    auto const keys = keys_where("mig", 6, [&](std::uint16_t s) { return s == slot; });
-    auto const background = keys_where("mig-bg", 4, [&](std::uint16_t s) { return s == slot; });
+    start_gateway();
+    start_gateway();
+    learn_layout();
+    // Clients whose records share one slot, and that slot's way from one primary to another.
+    auto const slot = record_slot({"mig-0", "mig-0"});
+    auto const keys = clients_where("mig", 6, [&](std::uint16_t s) { return s == slot; });
+    auto const background = clients_where("mig-bg", 4, [&](std::uint16_t s) { return s == slot; });
+    ASSERT_EQ(keys.size(), 6U);
+    ASSERT_EQ(background.size(), 4U);
     auto const from = cluster_.owner_of(slot);
     ASSERT_TRUE(from.has_value());
     std::size_t to = *from;
@@ -84,47 +89,56 @@ TEST_F(cluster_gateways_test,
     // keys[2]'s upstream call is held until the test lets it go: its claim is taken on the
     // source and its completion written after the record has moved.
     std::atomic<bool> release{false};
-    upstream_.set_handler([&](recorded_request const& req, std::size_t call) {
-        auto reply = upstream_stub::default_reply(call);
-        if (req.header("Idempotency-Key") == keys[2]) {
-            reply.hold_until = [&] { return release.load(); };
-        }
-        return reply;
-    });
-    start_gateway();
-    start_gateway();
-
-    // Requests run all along: each background key goes through both gateways in turn; the
-    // first call of a key executes, every later one replays its answer.
     std::atomic<bool> stop{false};
     std::mutex mutex;
     std::map<std::string, std::set<std::string>> bodies; // key -> bodies answered
     std::vector<std::string> failures;
     std::size_t background_requests = 0;
-    std::thread runner([&] {
+    http_response held;
+    std::thread runner;
+    std::thread owner;
+    at_scope_exit const cleanup{[&] {
+        stop = true;
+        release = true;
+        if (runner.joinable()) runner.join();
+        if (owner.joinable()) owner.join();
+        upstream_.set_handler([](recorded_request const&, std::size_t call) {
+            return upstream_stub::default_reply(call);
+        });
+    }};
+    upstream_.set_handler([&](recorded_request const& req, std::size_t call) {
+        auto reply = upstream_stub::default_reply(call);
+        if (req.header("Idempotency-Key") == keys[2].key) {
+            reply.hold_until = [&] { return release.load(); };
+        }
+        return reply;
+    });
+
+    // Requests run all along: each background client goes through both gateways in turn;
+    // its first call executes, every later one replays that answer.
+    runner = std::thread([&] {
         for (std::size_t i = 0; !stop.load(); ++i) {
-            auto const& key = background[i % background.size()];
-            auto const res = send_to(i % 2, protected_post(key));
+            auto const& who = background[i % background.size()];
+            auto const res = send_to(i % 2, post_as(who));
             std::lock_guard lock(mutex);
             ++background_requests;
             if (res.status != 201) {
-                failures.push_back(key + ": " + std::to_string(res.status) + " " + res.error +
+                failures.push_back(who.key + ": " + std::to_string(res.status) + " " + res.error +
                                    res.body);
             } else {
-                bodies[key].insert(res.body);
+                bodies[who.key].insert(res.body);
             }
         }
     });
 
     std::map<std::string, http_response> answers;
-    answers[keys[0]] = send_to(0, protected_post(keys[0]));
-    answers[keys[1]] = send_to(1, protected_post(keys[1]));
-    http_response held;
-    std::thread owner([&] { held = send_to(0, protected_post(keys[2])); });
-    ASSERT_TRUE(eventually(
+    answers[keys[0].key] = send_to(0, post_as(keys[0]));
+    answers[keys[1].key] = send_to(1, post_as(keys[1]));
+    owner = std::thread([&] { held = send_to(0, post_as(keys[2])); });
+    EXPECT_TRUE(eventually(
         [&] {
             for (auto const& r : upstream_.requests()) {
-                if (r.header("Idempotency-Key") == keys[2]) return true;
+                if (r.header("Idempotency-Key") == keys[2].key) return true;
             }
             return false;
         },
@@ -132,40 +146,43 @@ TEST_F(cluster_gateways_test,
 
     redis_cluster::slot_migration migration(cluster_, slot, *from, to);
     migration.begin(); // the source sends what it lacks to the target: -ASK
-    answers[keys[3]] = send_to(1, protected_post(keys[3])); // a new key: claimed on the target
-    auto const replay0_on_source = send_to(0, protected_post(keys[0])); // still on the source
+    answers[keys[3].key] = send_to(1, post_as(keys[3]));         // new: claimed on the target
+    auto const replay0_on_source = send_to(0, post_as(keys[0])); // still on the source
     EXPECT_GT(migration.move_keys(), 0U);
-    auto const replay1_asked = send_to(1, protected_post(keys[1])); // moved: -ASK to the target
+    auto const replay1_asked = send_to(1, post_as(keys[1])); // moved: -ASK to the target
     release = true; // keys[2] completes on a record that has moved meanwhile
     owner.join();
-    answers[keys[4]] = send_to(0, protected_post(keys[4]));
+    answers[keys[4].key] = send_to(0, post_as(keys[4]));
     double const ask = metric_sum("idemgate_store_redirects_total{kind=\"ask\"}");
     migration.finish(); // the target owns the slot: -MOVED from the source
-    auto const replay0_moved = send_to(0, protected_post(keys[0]));
-    auto const replay3_moved = send_to(1, protected_post(keys[3]));
-    answers[keys[5]] = send_to(1, protected_post(keys[5]));
-    auto const replay2 = send_to(1, protected_post(keys[2]));
+    auto const replay0_moved = send_to(0, post_as(keys[0]));
+    auto const replay3_moved = send_to(1, post_as(keys[3]));
+    answers[keys[5].key] = send_to(1, post_as(keys[5]));
+    auto const replay2 = send_to(1, post_as(keys[2]));
     stop = true;
     runner.join();
 
-    for (auto const& [key, res] : answers)
-        EXPECT_EQ(res.status, 201U) << key << res.error << res.body;
+    for (auto const& [key, res] : answers) {
+        EXPECT_EQ(res.status, 201U) << key << " " << res.error << res.body;
+    }
     EXPECT_EQ(held.status, 201U) << held.error << held.body;
-    expect_replay_of(answers[keys[0]], replay0_on_source);
-    expect_replay_of(answers[keys[1]], replay1_asked);
-    expect_replay_of(answers[keys[0]], replay0_moved);
-    expect_replay_of(answers[keys[3]], replay3_moved);
+    expect_replay_of(answers[keys[0].key], replay0_on_source);
+    expect_replay_of(answers[keys[1].key], replay1_asked);
+    expect_replay_of(answers[keys[0].key], replay0_moved);
+    expect_replay_of(answers[keys[3].key], replay3_moved);
     expect_replay_of(held, replay2);
+    std::size_t background_keys = 0;
     {
         std::lock_guard lock(mutex);
         EXPECT_TRUE(failures.empty())
             << failures.size() << " background requests failed, first " << failures.front();
         for (auto const& [key, seen] : bodies) EXPECT_EQ(seen.size(), 1U) << key;
+        background_keys = bodies.size();
         std::cout << "[ migration] " << background_requests
                   << " background requests ran through the migration\n";
     }
-    // Once per key: the six keys and each background key.
-    EXPECT_EQ(upstream_.calls(), keys.size() + bodies.size());
+    // Once per key: the layout probe, the six keys and each background key.
+    EXPECT_EQ(upstream_.calls(), 1 + keys.size() + background_keys);
     EXPECT_GE(ask, 1.0) << "no -ASK was followed";
     EXPECT_GE(metric_sum("idemgate_store_redirects_total{kind=\"moved\"}"), 1.0)
         << "no -MOVED was followed";
@@ -175,7 +192,7 @@ TEST_F(cluster_gateways_test,
         for (auto const& r : records_on(node)) n += redis::slot_of(r) == slot ? 1U : 0U;
         return n;
     };
-    EXPECT_EQ(in_slot(to), keys.size() + bodies.size());
+    EXPECT_EQ(in_slot(to), keys.size() + background_keys);
     EXPECT_EQ(in_slot(*from), 0U);
     cluster_.migrate_slot(slot, to, *from); // the shared cluster as it was
 }
@@ -198,27 +215,35 @@ TEST_F(cluster_gateways_test,
                       .set("store.redis.wait_replicas", "1")
                       .set("store.redis.wait_timeout", "1s"));
     start_gateway();
-    auto const done = keys_served_by(victim, "fo-done", 5);
+    learn_layout();
+    auto const done = clients_served_by(victim, "fo-done", 5);
     std::map<std::string, http_response> completed;
-    for (auto const& key : done) {
-        completed[key] = send_to(0, protected_post(key));
-        ASSERT_EQ(completed[key].status, 201U)
-            << key << completed[key].error << completed[key].body;
+    for (auto const& who : done) {
+        auto const res = send_to(0, post_as(who));
+        ASSERT_EQ(res.status, 201U) << who.key << " " << res.error << res.body;
+        completed[who.key] = res;
     }
     // WAIT made them reach the replica before the answers.
-    EXPECT_EQ(cluster_.keys(*replica, key_prefix_ + "{*").size(), done.size());
+    for (auto const& who : done) {
+        EXPECT_EQ(cluster_.keys(*replica, record_key(who)).size(), 1U) << who.key;
+    }
     auto const calls_before = upstream_.calls();
 
     // Gateway 1 sends new keys of the victim's slots, one after another, all along.
-    auto const probe_keys = keys_served_by(victim, "fo-probe", 4000);
+    auto const probe_keys = clients_served_by(victim, "fo-probe", 4000);
     std::mutex mutex;
     std::vector<probe> probes;
     std::atomic<bool> stop{false};
-    std::thread prober([&] {
+    std::thread prober;
+    at_scope_exit const cleanup{[&] {
+        stop = true;
+        if (prober.joinable()) prober.join();
+    }};
+    prober = std::thread([&] {
         for (std::size_t i = 0; i < probe_keys.size() && !stop.load(); ++i) {
             probe p;
             p.sent = clock_type::now();
-            p.res = send_to(1, protected_post(probe_keys[i]));
+            p.res = send_to(1, post_as(probe_keys[i]));
             p.answered = clock_type::now();
             {
                 std::lock_guard lock(mutex);
@@ -230,21 +255,23 @@ TEST_F(cluster_gateways_test,
     });
     auto probes_so_far = [&] {
         std::lock_guard lock(mutex);
-        return probes;
+        return probes.size();
     };
-    ASSERT_TRUE(eventually([&] { return probes_so_far().size() >= 5; }, 5s));
+    EXPECT_TRUE(eventually([&] { return probes_so_far() >= 5; }, 5s));
 
     auto const killed_at = clock_type::now();
     cluster_.kill(victim);
     auto const promotion =
         cluster_.wait_for_promotion(record_slot(done.front()), victim, killed_at + 30s);
-    ASSERT_TRUE(promotion.has_value()) << "no promotion within 30 s";
-    EXPECT_EQ(promotion->new_owner, *replica);
-    // Probe on until 5 s after the promotion and a little more: from then on none may fail.
-    auto const watch_until = promotion->promoted_at + 6s;
-    std::this_thread::sleep_until(watch_until);
+    if (promotion) {
+        EXPECT_EQ(promotion->new_owner, *replica);
+        // The window the issue speaks of: probes go on until 5 s after the promotion and a
+        // little more; from promotion + 5 s on, none may fail.
+        std::this_thread::sleep_until(promotion->promoted_at + 6s);
+    }
     stop = true;
     prober.join();
+    ASSERT_TRUE(promotion.has_value()) << "no promotion within 30 s";
 
     std::optional<clock_type::time_point> first_503;
     std::optional<clock_type::time_point> first_success;
@@ -270,7 +297,7 @@ TEST_F(cluster_gateways_test,
     auto const to_promotion = ms_between(killed_at, promotion->promoted_at);
     auto const to_success = ms_between(promotion->promoted_at, *first_success);
     std::cout << "[ failover ] kill -> first 503: " << to_503
-              << " ms; kill -> promotion: " << to_promotion << " ms (cluster ok +"
+              << " ms; kill -> promotion: " << to_promotion << " ms (every node ok +"
               << ms_between(promotion->promoted_at, promotion->ok_at)
               << " ms); promotion -> first success: " << to_success << " ms; " << n503
               << " 503s of " << probes.size() << " probes\n";
@@ -283,9 +310,9 @@ TEST_F(cluster_gateways_test,
 
     // Records completed with wait_replicas: 1 replay through either gateway; no new call.
     auto const calls_after = upstream_.calls();
-    for (auto const& key : done) {
-        expect_replay_of(completed[key], send_to(0, protected_post(key)));
-        expect_replay_of(completed[key], send_to(1, protected_post(key)));
+    for (auto const& who : done) {
+        expect_replay_of(completed[who.key], send_to(0, post_as(who)));
+        expect_replay_of(completed[who.key], send_to(1, post_as(who)));
     }
     EXPECT_EQ(upstream_.calls(), calls_after);
     EXPECT_TRUE(eventually([&] { return admin_get(1, "/readyz").status == 200; }, 5s));
@@ -293,14 +320,15 @@ TEST_F(cluster_gateways_test,
 
     // The promoted primary has no replica: claims that must WAIT for one get 503 until the
     // old primary is back as its replica.
-    auto const orphan = keys_served_by(*replica, "fo-orphan", 2);
-    auto const refused = send_to(0, protected_post(orphan[0]));
+    auto const orphan = clients_served_by(*replica, "fo-orphan", 2);
+    auto const refused = send_to(0, post_as(orphan[0]));
     EXPECT_EQ(refused.status, 503U) << refused.error << refused.body;
+    EXPECT_GE(metric(0, "idemgate_store_replication_shortfalls_total{step=\"claim\"}"), 1.0);
     cluster_.restart(victim, 30s);
     http_response accepted;
     EXPECT_TRUE(eventually(
         [&] {
-            accepted = send_to(0, protected_post(orphan[1]));
+            accepted = send_to(0, post_as(orphan[1]));
             return accepted.status == 201;
         },
         10s))
