@@ -293,9 +293,19 @@ std::string redis_cluster::unstable_reason() const {
         auto const master =
             index_on(static_cast<std::uint16_t>(std::stoul(repl.at("master_port"))));
         if (!master) return name + ": replicates an unknown node";
-        auto const online = online_replica_ports(info_of(*nodes_[*master], "replication"));
+        auto const primary = info_of(*nodes_[*master], "replication");
+        auto const online = online_replica_ports(primary);
         if (std::find(online.begin(), online.end(), n.port()) == online.end()) {
             return name + ": not yet online at its primary";
+        }
+        // In sync: it has everything its primary had written a moment ago (read first).
+        auto const primary_offset = std::stoll(
+            primary.count("master_repl_offset") != 0 ? primary.at("master_repl_offset") : "0");
+        auto own = info_of(n, "replication");
+        if (own.count("slave_repl_offset") == 0 ||
+            std::stoll(own.at("slave_repl_offset")) < primary_offset) {
+            return name + ": behind its primary (" + own["slave_repl_offset"] + " < " +
+                   std::to_string(primary_offset) + ")";
         }
     }
     return {};
