@@ -131,6 +131,14 @@ void redis_server::stop() {
     pid_ = -1;
 }
 
+void redis_server::kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    reap_within(pid_, 5s);
+    pid_ = -1;
+    paused_ = false;
+}
+
 void redis_server::pause() {
     if (pid_ > 0 && ::kill(pid_, SIGSTOP) == 0) paused_ = true;
 }

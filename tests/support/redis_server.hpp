@@ -36,6 +36,11 @@ public:
     /// SIGSTOP / SIGCONT: the socket stays open but nothing is answered while paused.
     void pause();
     void resume();
+    /// SIGKILL (a crash: nothing flushed, no goodbye to peers) and reap. Idempotent; start()
+    /// brings it back on the same port and data dir.
+    void kill();
+    /// True between a successful start() and stop()/kill().
+    bool running() const noexcept { return pid_ > 0; }
 
     std::uint16_t port() const noexcept { return port_; }
     /// `redis://127.0.0.1:<port>/<db>` (no credentials).
@@ -48,6 +53,9 @@ public:
     /// Runs one command on a fresh blocking connection (SELECT `db` first when not 0) and
     /// returns its reply; throws std::runtime_error on I/O failure or after 2 s.
     redis::reply command(std::vector<std::string> const& args, std::uint32_t db = 0) const;
+    /// Runs `cmds` pipelined on one fresh connection (so that WAIT sees the writes before
+    /// it) and returns every reply; throws like command().
+    std::vector<redis::reply> pipeline(std::vector<std::vector<std::string>> const& cmds) const;
     /// `field` of an INFO section line `field:value` (e.g. "used_memory"), or "".
     std::string info_field(std::string const& section, std::string const& field) const;
 
