@@ -114,12 +114,11 @@ protected:
     }
 
     /// How the store names records in cluster mode: by scope (`<prefix>{<scope hash>}`, a
-    /// slot per key) or by credential (`<prefix>{c:<credential>}<scope hash>`, one slot for
-    /// every record of an API key, so that the per-credential set shares it).
-    enum class record_layout { unknown, per_key, per_credential };
+    /// slot per key, the per-credential bound not counted there: docs/redis.md).
+    enum class record_layout { unknown, per_key };
 
-    /// Sends one request through gateway 0 and finds its record to learn the layout; fails
-    /// the test when the record is named neither way (the predictions below would be wrong).
+    /// Sends one request through gateway 0 and finds its record by that name; fails the test
+    /// when it is named otherwise (the predictions below would be wrong).
     void learn_layout() {
         client_key const who{"layout-probe-" + key_prefix_, "layout-probe"};
         auto const res = send_to(0, post_as(who));
@@ -131,8 +130,6 @@ protected:
             for (auto const& k : cluster_.keys(i, key_prefix_ + "*")) {
                 seen += k + " ";
                 if (k == key_prefix_ + "{" + scope.hash + "}") layout_ = record_layout::per_key;
-                if (k == key_prefix_ + "{c:" + scope.credential + "}" + scope.hash)
-                    layout_ = record_layout::per_credential;
             }
         }
         ASSERT_NE(layout_, record_layout::unknown) << "record of the probe not found: " << seen;
@@ -141,9 +138,6 @@ protected:
     /// The name of the record post_as(`who`) writes (after learn_layout).
     std::string record_key(client_key const& who) const {
         auto const scope = hasher().make(who.api_key, "", "POST", "/v1/charges", who.key);
-        if (layout_ == record_layout::per_credential) {
-            return key_prefix_ + "{c:" + scope.credential + "}" + scope.hash;
-        }
         return key_prefix_ + "{" + scope.hash + "}";
     }
     /// Its slot: the prefix is outside the hash tag, so the slot does not depend on it.
@@ -152,7 +146,7 @@ protected:
     }
 
     /// `n` clients "<tag>-<i>" (API key and key both) whose records `pred` accepts by slot;
-    /// each has its own API key, so that they spread whichever the layout.
+    /// each has its own API key.
     std::vector<client_key> clients_where(std::string const& tag, std::size_t n,
                                           std::function<bool(std::uint16_t)> const& pred) const {
         std::vector<client_key> out;

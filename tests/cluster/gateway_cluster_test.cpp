@@ -179,10 +179,9 @@ TEST_F(cluster_gateways_test,
     expect_replay_of(answers[keys[1].key], replay1_asked);
     expect_replay_of(answers[keys[0].key], replay0_moved);
     expect_replay_of(held, replay2);
-    // New keys while the slot migrates: claimed on the target after -ASK, or refused with
-    // 503 + Retry-After before anything ran when Redis answers -TRYAGAIN (a script of two
-    // keys, record and credential set, in a migrating slot: see the next test). Either way
-    // the retry after the migration gets the one execution.
+    // New keys while the slot migrates: claimed on the target after -ASK (a 503 + Retry-After
+    // before anything ran would be allowed too: a -TRYAGAIN outlasting command_timeout).
+    // Either way the retry after the migration gets the one execution.
     std::size_t refused = 0;
     auto refused_or_run = [&](http_response const& first, http_response const& later) {
         if (first.status == 201) {
@@ -226,11 +225,10 @@ TEST_F(cluster_gateways_test,
 }
 
 // Minimal: a new key in a migrating slot. The source lacks its record, so it answers -ASK
-// and the target, asked with ASKING, should take the claim. With the per-credential layout
-// the claim script has two keys (record and credential set) and Redis refuses a multi-key
-// command in a migrating slot unless every key is on the node (-TRYAGAIN, on the target
-// while both are missing and on the source once one has moved): every new key of that
-// credential is then refused (503) for as long as the migration lasts.
+// and the target, asked with ASKING, takes the claim. (Were the claim script given two keys,
+// record and credential set, Redis would refuse it in a migrating slot unless both were on
+// the node, -TRYAGAIN, for as long as the migration lasts: why cluster mode does not count
+// the per-credential bound.)
 TEST_F(cluster_gateways_test, new_keys_in_a_migrating_slot_are_claimed_on_the_target) {
     start_gateway();
     learn_layout();
