@@ -1,5 +1,6 @@
 #include "idemgate/redis/connection.hpp"
 #include "idemgate/log/log.hpp"
+#include "idemgate/util/deadlines.hpp"
 
 #include "idemgate/error.hpp"
 
@@ -38,10 +39,13 @@ void log_spawn_failure(std::exception_ptr const& e) {
 
 } // namespace
 
-/// One caller of execute(): the pipeline settles it, and its timer wakes the caller.
+/// One caller of execute(): the pipeline settles it, which wakes the caller. The wake is a
+/// timer that never expires on its own: Asio keeps such timers out of its timer heap, so
+/// waiting on one arms no kernel timer.
 class connection::call final : public pipeline::waiter {
 public:
-    call(net::any_io_executor const& ex, pipeline& pipe) : wake(ex), pipe_(&pipe) {}
+    call(net::any_io_executor const& ex, pipeline& pipe)
+        : wake(ex, time_point::max()), pipe_(&pipe) {}
     call(call const&) = delete;
     call& operator=(call const&) = delete;
     /// A caller's frame destroyed while waiting (its io_context shut down) must not stay
@@ -55,7 +59,7 @@ public:
         wake.cancel();
     }
 
-    steady_timer wake; // the caller's deadline; cancelled when the outcome is set
+    steady_timer wake; // cancelled when the outcome is set
     std::optional<pipeline::outcome> outcome;
 
 private:
@@ -64,7 +68,7 @@ private:
 
 connection::connection(net::any_io_executor const& ex, std::shared_ptr<connection_config const> cfg)
     : ex_(ex), cfg_(std::move(cfg)), port_(std::to_string(cfg_->url.port)), resolver_(ex),
-      writer_wake_(ex), backoff_timer_(ex), read_buf_(read_chunk) {}
+      writer_wake_(ex), backoff_timer_(ex), expiry_timer_(ex), read_buf_(read_chunk) {}
 
 void connection::start() {
     if (started_) return;
@@ -81,23 +85,49 @@ void connection::stop() {
     close_stream();
     writer_wake_.cancel();
     backoff_timer_.cancel();
+    expiry_timer_.cancel();
     pipe_.fail_all(unavailable());
 }
 
 task<result<reply>> connection::execute(command cmd, time_point deadline) {
     if (!cmd.valid() || stopped_ || link() == link_state::down) co_return unavailable();
     auto const self = shared_from_this();
+    auto const now = std::chrono::steady_clock::now();
     call c(ex_, pipe_);
-    c.wake.expires_at(deadline);
-    pipe_.push(std::move(cmd), std::chrono::steady_clock::now(), deadline, c);
+    pipe_.push(std::move(cmd), now, deadline, c);
     writer_wake_.cancel();
+    // Coarse deadlines, like the HTTP sockets': one timer per connection, not one per command,
+    // sees them at most a tick late (an eighth of the shortest timeout, 5-100 ms).
+    tick_ =
+        std::min(tick_, util::deadline_set::tick_for(
+                            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
+    if (!expiring_) {
+        expiring_ = true;
+        net::co_spawn(ex_, expiry_loop(), log_spawn_failure);
+    } else if (deadline < expiry_at_ - tick_) {
+        expiry_timer_.cancel(); // set for later than this deadline allows
+    }
     co_await c.wake.async_wait();
-    // Decide on the outcome, not on the wait's error: a reply may land after the timer fired
-    // but before this coroutine resumed.
-    if (!c.outcome) expire(std::chrono::steady_clock::now());
-    if (!c.outcome) pipe_.withdraw(c); // the wait was cancelled before the deadline
-    if (!c.outcome || !*c.outcome) co_return unavailable();
+    if (!c.outcome) {
+        pipe_.withdraw(c); // the wait was cancelled from outside (e.g. a parallel group)
+        co_return unavailable();
+    }
+    if (!*c.outcome) co_return unavailable();
     co_return std::move(**c.outcome);
+}
+
+task<void> connection::expiry_loop() {
+    auto const self = shared_from_this();
+    while (!stopped_) {
+        auto const now = std::chrono::steady_clock::now();
+        expire(now);
+        // Deadlines less than a tick apart are seen together.
+        auto const next = pipe_.next_deadline();
+        expiry_at_ = next == time_point::max() ? next : std::max(next, now + tick_);
+        expiry_timer_.expires_at(expiry_at_);
+        co_await expiry_timer_.async_wait(); // cancelled by an earlier deadline, or stop()
+    }
+    expiring_ = false;
 }
 
 void connection::expire(time_point now) {

@@ -83,6 +83,8 @@ private:
     task<std::tuple<error_code, std::size_t>> read_some();
     /// Abandons the commands whose deadline passed; reconnects when the peer looks gone.
     void expire(time_point now);
+    /// One timer for every command's deadline (see execute()).
+    task<void> expiry_loop();
     void close_session(error_code ec);
     void close_stream() noexcept;
     beast::tcp_stream& lowest();
@@ -95,6 +97,10 @@ private:
     std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
     steady_timer writer_wake_;
     steady_timer backoff_timer_;
+    steady_timer expiry_timer_;
+    time_point expiry_at_ = time_point::max(); // when expiry_timer_ wakes the loop
+    std::chrono::milliseconds tick_{100};      // how late a deadline may be seen, at most
+    bool expiring_ = false;                    // expiry_loop() runs
     pipeline pipe_;
     std::vector<char> read_buf_;
     std::atomic<link_state> link_{link_state::connecting};
