@@ -60,10 +60,12 @@ public:
 
     /// Sends `cmd` and returns its reply (an error reply is a value, not a failure), or
     /// errc::store_unavailable: at once when the link is down, when the connection drops before
-    /// the reply (the command may have run: it is never resent), or at `deadline`. A reply
-    /// arriving after the deadline is consumed and dropped, so FIFO order holds. When a
-    /// command times out while the oldest unanswered one has waited twice as long as its
-    /// caller did, the connection is closed and made again (a peer gone without a reset).
+    /// the reply (the command may have run: it is never resent), or at `deadline`, seen up to
+    /// a tick late (an eighth of the shortest timeout the connection was given, 5-100 ms); a
+    /// command still unwritten then is never written. A reply arriving after the deadline is
+    /// consumed and dropped, so FIFO order holds. When a command times out while the oldest
+    /// unanswered one has waited twice as long as its caller did, the connection is closed and
+    /// made again (a peer gone without a reset).
     task<result<reply>> execute(command cmd, time_point deadline);
 
     /// Socket writes of commands since start: one write carries every command queued meanwhile.
