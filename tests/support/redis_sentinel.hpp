@@ -15,7 +15,7 @@
 namespace idemgate::test {
 
 /// Starts a primary and its replica (`--replicaof`), waits for the replica to sync, then three
-/// sentinels (`redis-server <conf> --sentinel`, quorum 2, down-after 1000 ms) and returns once
+/// sentinels (`redis-server <conf> --sentinel`, quorum 2, down-after 2000 ms) and returns once
 /// every sentinel agrees on the master and knows the replica and the two other sentinels
 /// (polled, 20 s at most; throws std::runtime_error otherwise). A failover takes a few
 /// seconds: tests that cause one leave the set healthy again with restore_killed(), so one
