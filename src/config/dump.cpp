@@ -73,6 +73,10 @@ void put_store(YAML::Emitter& out, store_config const& s) {
         });
         auto const& r = s.redis;
         section(out, "redis", [&] {
+            put(out, "mode", name_of(r.mode));
+            out << YAML::Key << "nodes" << YAML::Value << YAML::Flow << r.nodes;
+            put(out, "sentinel_master", r.sentinel_master);
+            put_secret(out, "sentinel_password", r.sentinel_password);
             put(out, "url", redacted_url(r.url));
             put_secret(out, "password", r.password);
             put(out, "key_prefix", r.key_prefix);
@@ -160,6 +164,9 @@ std::string_view name_of(fingerprint_mode m) noexcept {
 }
 std::string_view name_of(store_backend b) noexcept {
     return detail::name_in(detail::backend_names, b);
+}
+std::string_view name_of(redis_mode m) noexcept {
+    return detail::name_in(detail::redis_mode_names, m);
 }
 std::string_view name_of(unavailable_mode m) noexcept {
     return detail::name_in(detail::unavailable_names, m);

@@ -28,6 +28,11 @@ inline constexpr name_table<store_backend, 2> backend_names{{
     {"memory", store_backend::memory},
     {"redis", store_backend::redis},
 }};
+inline constexpr name_table<redis_mode, 3> redis_mode_names{{
+    {"standalone", redis_mode::standalone},
+    {"cluster", redis_mode::cluster},
+    {"sentinel", redis_mode::sentinel},
+}};
 inline constexpr name_table<unavailable_mode, 2> unavailable_names{{
     {"fail_closed", unavailable_mode::fail_closed},
     {"fail_open", unavailable_mode::fail_open},

@@ -56,6 +56,10 @@ void read_memory_store(map_reader& m, memory_store_config& c) {
 }
 
 void read_redis_store(map_reader& m, redis_store_config& c) {
+    m.read("mode", c.mode, detail::redis_mode_names);
+    m.read("nodes", c.nodes);
+    m.read("sentinel_master", c.sentinel_master);
+    m.read_secret("sentinel_password", c.sentinel_password);
     m.read("url", c.url);
     m.read_secret("password", c.password);
     m.read("key_prefix", c.key_prefix);

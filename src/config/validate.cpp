@@ -125,6 +125,34 @@ void check_upstream(checker& c, upstream_config const& u) {
     c.positive("upstream.max_response_body", u.max_response_body, max_body);
 }
 
+/// store.redis.mode and what each mode needs (issue 12). Only checked for the redis backend:
+/// a memory store ignores the whole section.
+void check_topology(checker& c, store_config const& s) {
+    auto const& r = s.redis;
+    if (r.nodes.size() > 64) c.fail("store.redis.nodes", "at most 64 nodes");
+    for (std::size_t i = 0; i < r.nodes.size() && i < 64; ++i) {
+        c.parses("store.redis.nodes[" + std::to_string(i) + "]", host_port_parser, r.nodes[i],
+                 r.nodes[i]);
+    }
+    if (s.backend != store_backend::redis || r.mode == redis_mode::standalone) return;
+    auto const mode = std::string(name_of(r.mode));
+    if (r.nodes.empty()) {
+        c.fail("store.redis.nodes",
+               mode == "cluster"
+                   ? "cluster mode needs seed nodes (\"host:port\", any of the cluster)"
+                   : "sentinel mode needs the sentinels (\"host:port\" each)");
+    }
+    if (r.mode == redis_mode::sentinel && r.sentinel_master.empty())
+        c.fail("store.redis.sentinel_master", "sentinel mode needs the master name the sentinels "
+                                              "monitor");
+    if (r.mode == redis_mode::cluster) {
+        std::string why;
+        if (auto const u = parse_redis_url(r.url, why); u && u->db != 0)
+            c.fail("store.redis.url",
+                   "a Redis Cluster has only db 0, got db " + std::to_string(u->db));
+    }
+}
+
 void check_store(checker& c, store_config const& s) {
     c.in_range("store.memory.max_records", s.memory.max_records, 1, 1'000'000'000);
     // 0 turns the bound off (it costs Redis a sorted-set update per new key).
@@ -132,6 +160,7 @@ void check_store(checker& c, store_config const& s) {
     c.positive("store.memory.max_bytes", s.memory.max_bytes, max_memory);
     auto const& r = s.redis;
     c.parses("store.redis.url", redis_url_parser, r.url, redacted_url(r.url));
+    check_topology(c, s);
     c.in_range("store.redis.pool_size", r.pool_size, 1, 64);
     c.positive("store.redis.connect_timeout", r.connect_timeout);
     c.positive("store.redis.command_timeout", r.command_timeout);

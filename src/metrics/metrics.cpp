@@ -141,6 +141,48 @@ void metrics::track_store_usage() {
                           "counts it.");
 }
 
+void metrics::track_store_topology() {
+    auto& r = *registry_;
+    auto& redirects = counter(r, "idemgate_store_redirects_total",
+                              "Redis Cluster redirections followed, by kind (moved, ask).");
+    redirects_ = {&redirects.Add({{"kind", "moved"}}), &redirects.Add({{"kind", "ask"}})};
+    topology_refreshes_ =
+        &counter(r, "idemgate_store_topology_refreshes_total",
+                 "Redis topology lookups that succeeded (cluster slot maps, sentinel answers).")
+             .Add({});
+    master_changes_ = &counter(r, "idemgate_store_master_changes_total",
+                               "Redis primaries replaced by another (failovers seen).")
+                           .Add({});
+    auto& shortfalls =
+        counter(r, "idemgate_store_replication_shortfalls_total",
+                "Writes fewer replicas acknowledged than store.redis.wait_replicas, by step.");
+    shortfalls_ = {&shortfalls.Add({{"step", "claim"}}), &shortfalls.Add({{"step", "complete"}})};
+    store_nodes_ = &gauge(r, "idemgate_store_nodes",
+                          "Redis primaries the gateway knows (cluster) or masters (1).");
+}
+
+namespace {
+
+/// A counter that mirrors a running total kept elsewhere.
+void catch_up(prometheus::Counter* c, std::uint64_t total) noexcept {
+    if (c == nullptr) return;
+    auto const now = static_cast<double>(total);
+    if (now > c->Value()) c->Increment(now - c->Value());
+}
+
+} // namespace
+
+void metrics::set_store_topology(store_topology const& t) noexcept {
+    if (store_nodes_ == nullptr) return;
+    catch_up(redirects_[0], t.moved);
+    catch_up(redirects_[1], t.ask);
+    catch_up(topology_refreshes_, t.refreshes);
+    catch_up(master_changes_, t.master_changes);
+    catch_up(shortfalls_[0], t.shortfall_claim);
+    catch_up(shortfalls_[1], t.shortfall_complete);
+    store_nodes_->Set(static_cast<double>(t.nodes));
+}
+
 void metrics::upstream(unsigned status, double seconds) noexcept {
     auto const cls = status >= 100 && status < 600 ? status / 100 - 1 : 5;
     upstream_requests_[cls]->Increment();

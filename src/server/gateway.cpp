@@ -142,7 +142,8 @@ void gateway::impl::setup() {
     target = *t;
     tls = proxy::make_tls_context(target, cfg.upstream.tls);
     stores = store::make_factory(cfg.store, util::real_clock(), cfg.idempotency.ttl);
-    if (stores->held()) stats.track_store_usage(); // memory: records and bytes gauges
+    if (stores->held()) stats.track_store_usage();        // memory: records and bytes gauges
+    if (stores->topology()) stats.track_store_topology(); // redis: redirects, nodes, failovers
     auto const n = cfg.threads ? cfg.threads : util::usable_cpus();
     cap_connections(n);
     auto const tick = util::deadline_set::tick_for(
@@ -196,6 +197,7 @@ bool gateway::impl::ready() const {
 void gateway::impl::before_scrape() {
     stats.set_store_up(store_up());
     if (auto const held = stores->held()) stats.set_store_usage(held->records, held->bytes);
+    if (auto const t = stores->topology()) stats.set_store_topology(*t);
 }
 
 bool gateway::impl::store_up() const {

@@ -1,6 +1,7 @@
 // The redis backend's factory and its start-up checks (URL, TLS context).
 #include "idemgate/store/redis_factory.hpp"
 #include "idemgate/redis/connection.hpp"
+#include "idemgate/redis/router.hpp"
 #include "idemgate/store/redis_store.hpp"
 
 #include <stdexcept>
@@ -41,7 +42,18 @@ public:
           sealing_(std::move(sealing)) {}
 
     std::unique_ptr<store> make(net::any_io_executor ex) override {
-        return std::make_unique<redis_store>(std::move(ex), cfg_, conn_, bound_, sealing_);
+        return std::make_unique<redis_store>(std::move(ex), cfg_, conn_, bound_, sealing_, stats_);
+    }
+
+    std::optional<metrics::store_topology> topology() const override {
+        auto const& s = *stats_;
+        return metrics::store_topology{s.moved.load(),
+                                       s.ask.load(),
+                                       s.refreshes.load(),
+                                       s.master_changes.load(),
+                                       s.shortfall_claim.load(),
+                                       s.shortfall_complete.load(),
+                                       s.nodes.load()};
     }
 
 private:
@@ -49,6 +61,7 @@ private:
     credential_bound const bound_;
     std::shared_ptr<redis::connection_config const> const conn_;
     record_sealing const sealing_;
+    std::shared_ptr<redis::topology_stats> const stats_ = std::make_shared<redis::topology_stats>();
 };
 
 } // namespace

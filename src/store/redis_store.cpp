@@ -1,11 +1,12 @@
 #include "idemgate/store/redis_store.hpp"
 
 #include "idemgate/error.hpp"
-#include "idemgate/redis/connection.hpp"
-#include "idemgate/redis/scripts.hpp"
+#include "idemgate/redis/cluster_router.hpp"
+#include "idemgate/redis/router.hpp"
 #include "idemgate/store/owner_token.hpp"
 #include "idemgate/store/record_codec.hpp"
 #include "idemgate/store/sealer.hpp"
+#include "redis_script_call.hpp"
 
 #include "idemgate/log/log.hpp"
 
@@ -123,55 +124,64 @@ error_code owner_result(result<reply> const& r, std::string_view step) {
     return r->integer == 1 ? error_code{} : make_error_code(errc::not_owner);
 }
 
+std::shared_ptr<redis::router> make_router(net::any_io_executor const& ex,
+                                           config::redis_store_config const& cfg,
+                                           std::shared_ptr<redis::connection_config const> conn,
+                                           std::shared_ptr<redis::topology_stats> stats) {
+    switch (cfg.mode) {
+    case config::redis_mode::cluster: {
+        std::vector<redis::node_address> seeds;
+        for (auto const& n : cfg.nodes) {
+            auto a = redis::parse_node_address(n);
+            if (!a) throw std::invalid_argument("store.redis.nodes: not host:port: " + n);
+            seeds.push_back(std::move(*a));
+        }
+        return std::make_shared<redis::cluster_router>(ex, std::move(conn), std::move(seeds),
+                                                       cfg.pool_size, std::move(stats));
+    }
+    case config::redis_mode::sentinel:
+        throw std::invalid_argument("store.redis.mode: sentinel is not available yet");
+    case config::redis_mode::standalone:
+        break;
+    }
+    return redis::make_standalone_router(ex, std::move(conn), cfg.pool_size);
+}
+
 } // namespace
 
 redis_store::redis_store(net::any_io_executor const& ex, config::redis_store_config const& cfg,
                          std::shared_ptr<redis::connection_config const> const& conn,
-                         credential_bound bound, record_sealing sealing)
-    : key_prefix_(cfg.key_prefix), command_timeout_(cfg.command_timeout),
-      wait_replicas_(cfg.wait_replicas), bound_(bound), wait_timeout_(cfg.wait_timeout),
-      sealing_(std::move(sealing)) {
-    auto const n = std::max<std::uint32_t>(cfg.pool_size, 1);
-    conns_.reserve(n);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        conns_.push_back(std::make_shared<redis::connection>(ex, conn));
-        conns_.back()->start();
-    }
+                         credential_bound bound, record_sealing sealing,
+                         std::shared_ptr<redis::topology_stats> stats)
+    : key_prefix_(cfg.key_prefix), cluster_(cfg.mode == config::redis_mode::cluster),
+      command_timeout_(cfg.command_timeout), wait_replicas_(cfg.wait_replicas), bound_(bound),
+      wait_timeout_(cfg.wait_timeout), sealing_(std::move(sealing)),
+      stats_(stats ? std::move(stats) : std::make_shared<redis::topology_stats>()),
+      router_(make_router(ex, cfg, conn, stats_)) {
+    router_->start();
 }
 
 redis_store::redis_store(net::any_io_executor const& ex, config::redis_store_config const& cfg)
     : redis_store(ex, cfg, make_redis_connection_config(cfg)) {}
 
 redis_store::~redis_store() {
-    for (auto const& c : conns_) c->stop();
+    router_->stop();
 }
 
 store_state redis_store::state() const noexcept {
-    // Down exactly when calls fail at once: a first connection attempt still running counts
-    // as up, since calls wait for it (within command_timeout) rather than fail.
-    bool const up = std::any_of(conns_.begin(), conns_.end(),
-                                [](auto const& c) { return c->link() != redis::link_state::down; });
-    return up ? store_state::up : store_state::down;
+    return router_->ready() ? store_state::up : store_state::down;
 }
 
 std::string redis_store::key_of(scope_key const& key) const {
+    if (cluster_ && bound_.max_records != 0 && !key.credential.empty())
+        return key_prefix_ + "{c:" + key.credential + "}" + key.hash;
     return key_prefix_ + "{" + key.hash + "}";
 }
 
 std::string redis_store::credential_key_of(scope_key const& key) const {
     if (key.credential.empty() || bound_.max_records == 0) return {};
+    if (cluster_) return key_prefix_ + "{c:" + key.credential + "}cred";
     return key_prefix_ + "cred:" + key.credential;
-}
-
-std::shared_ptr<redis::connection> redis_store::pick() {
-    // Round-robin over usable connections; none usable: fail fast (the loops reconnect).
-    for (std::size_t i = 0; i < conns_.size(); ++i) {
-        auto const idx = (next_ + i) % conns_.size();
-        if (conns_[idx]->link() == redis::link_state::down) continue;
-        next_ = (idx + 1) % conns_.size();
-        return conns_[idx];
-    }
-    return nullptr;
 }
 
 std::chrono::steady_clock::time_point redis_store::deadline() const {
@@ -180,9 +190,8 @@ std::chrono::steady_clock::time_point redis_store::deadline() const {
 
 task<result<begin_result>> redis_store::begin(scope_key key, fingerprint fp,
                                               std::chrono::milliseconds lock_ttl) {
-    auto conn = pick();
     auto owner = make_owner_token();
-    if (!conn || !owner) co_return unavailable();
+    if (!owner) co_return unavailable();
     // Arguments as named locals: GCC 12 cannot keep an initializer_list across co_await.
     auto cred = credential_key_of(key);
     std::vector<std::string> args;
@@ -195,39 +204,42 @@ task<result<begin_result>> redis_store::begin(scope_key key, fingerprint fp,
         args.push_back(positive_ms(bound_.record_ttl));
         args.push_back(key.hash);
     }
-    auto r = co_await redis::run_script(conn, redis::scripts().begin, key_of(key), std::move(args),
-                                        deadline(), std::move(cred));
-    if (!r) co_return r.error();
-    auto out = parse_begin(*r, fp, std::move(*owner), key.hash, sealing_);
-    if (out && out->kind == begin_kind::acquired && wait_replicas_ > 0) {
-        co_return co_await confirm_replicas(std::move(conn), std::move(key), std::move(*out));
-    }
-    co_return out;
+    auto r = co_await run_script(*router_, scripts().begin, key_of(key), std::move(args),
+                                 deadline(), std::move(cred));
+    if (!r.r) co_return r.r.error();
+    auto out = parse_begin(*r.r, fp, std::move(*owner), key.hash, sealing_);
+    if (!out || out->kind != begin_kind::acquired || wait_replicas_ == 0) co_return out;
+    if (co_await replicated(std::move(r.via), true)) co_return out;
+    // Give the claim back so that a retry is not held off by a lock nobody will use; 503
+    // before the upstream is called.
+    (void)co_await owner_step(true, std::move(key), std::move(out->owner), {});
+    co_return unavailable();
 }
 
-task<result<begin_result>> redis_store::confirm_replicas(std::shared_ptr<redis::connection> conn,
-                                                         scope_key key, begin_result acquired) {
-    // WAIT on the claiming connection covers every write it made so far, the claim included.
+task<bool> redis_store::replicated(std::shared_ptr<redis::connection> conn, bool claim) {
+    // WAIT on the connection that wrote covers every write it made so far, this one included.
     auto const n = std::to_string(wait_replicas_);
     auto const until = std::chrono::steady_clock::now() + wait_timeout_ + command_timeout_;
     auto const ms = positive_ms(wait_timeout_);
     redis::command wait{"WAIT", n, ms};
-    auto r = co_await conn->execute(std::move(wait), until);
-    if (r && r->type == reply_type::integer && r->integer >= wait_replicas_) co_return acquired;
-    if (r) {
+    result<reply> r = unavailable();
+    if (conn) r = co_await conn->execute(std::move(wait), until);
+    if (r && r->type == reply_type::integer && r->integer >= wait_replicas_) co_return true;
+    auto const acknowledged = r && r->type == reply_type::integer ? r->integer : -1;
+    (claim ? stats_->shortfall_claim : stats_->shortfall_complete).fetch_add(1);
+    if (claim) {
         log::warn("redis: too few replicas acknowledged a claim; answering store unavailable",
-                  {{"acknowledged", r->type == reply_type::integer ? r->integer : -1},
-                   {"wanted", wait_replicas_}});
+                  {{"acknowledged", acknowledged}, {"wanted", wait_replicas_}});
+    } else {
+        log::warn("redis: too few replicas acknowledged a completed record; the client has its "
+                  "answer and the record is on the primary only",
+                  {{"acknowledged", acknowledged}, {"wanted", wait_replicas_}});
     }
-    // Give the claim back so that a retry is not held off by a lock nobody will use.
-    (void)co_await owner_step(true, std::move(key), std::move(acquired.owner), {}, std::move(conn));
-    co_return unavailable();
+    co_return false;
 }
 
 task<error_code> redis_store::complete(scope_key key, owner_token owner, stored_response response,
                                        std::chrono::milliseconds ttl) {
-    auto conn = pick();
-    if (!conn) co_return unavailable();
     // Only the response is stored: fingerprint and created time are fields of the hash.
     record rec;
     rec.state = record_state::completed;
@@ -242,16 +254,20 @@ task<error_code> redis_store::complete(scope_key key, owner_token owner, stored_
         }
     }
     std::vector<std::string> args{std::move(owner), std::move(bytes), std::to_string(ttl.count())};
-    auto r = co_await redis::run_script(conn, redis::scripts().complete, key_of(key),
-                                        std::move(args), deadline());
+    auto r =
+        co_await run_script(*router_, scripts().complete, key_of(key), std::move(args), deadline());
     // Contract §7: -OOM refused this record for its size; the caller completes it again
     // without the body rather than leave the claim to expire (and the operation to run twice).
     // A -OOM on begin stays store_unavailable: nothing ran yet, 503 before the upstream.
-    if (r && is_oom(*r)) {
-        log::warn("redis refused a completed record (OOM)", {{"error", r->str}});
+    if (r.r && is_oom(*r.r)) {
+        log::warn("redis refused a completed record (OOM)", {{"error", r.r->str}});
         co_return make_error_code(errc::store_full);
     }
-    co_return owner_result(r, "complete");
+    auto const ec = owner_result(r.r, "complete");
+    // The answer has gone to the client and cannot be taken back: a shortfall is logged and
+    // counted, and the record stays completed on the primary (docs/redis.md).
+    if (!ec && wait_replicas_ > 0) (void)co_await replicated(std::move(r.via), false);
+    co_return ec;
 }
 
 task<error_code> redis_store::release(scope_key key, owner_token owner) {
@@ -264,19 +280,16 @@ task<error_code> redis_store::renew(scope_key key, owner_token owner,
 }
 
 task<error_code> redis_store::owner_step(bool release, scope_key key, owner_token owner,
-                                         std::chrono::milliseconds lock_ttl,
-                                         std::shared_ptr<redis::connection> conn) {
-    if (!conn) conn = pick();
-    if (!conn) co_return unavailable();
+                                         std::chrono::milliseconds lock_ttl) {
     std::vector<std::string> args{std::move(owner)};
     if (!release) args.push_back(positive_ms(lock_ttl));
-    // A released claim no longer counts against its credential (see scripts.cpp).
+    // A released claim no longer counts against its credential (see redis_scripts.cpp).
     std::string cred = release ? credential_key_of(key) : std::string{};
     if (!cred.empty()) args.push_back(key.hash);
-    auto const& s = release ? redis::scripts().release : redis::scripts().renew;
-    auto r = co_await redis::run_script(conn, s, key_of(key), std::move(args), deadline(),
-                                        std::move(cred));
-    co_return owner_result(r, s.name);
+    auto const& s = release ? scripts().release : scripts().renew;
+    auto r =
+        co_await run_script(*router_, s, key_of(key), std::move(args), deadline(), std::move(cred));
+    co_return owner_result(r.r, s.name);
 }
 
 } // namespace idemgate::store

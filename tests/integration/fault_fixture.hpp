@@ -5,7 +5,7 @@
 #include "replica_fixture.hpp"
 #include "support/fault_proxy.hpp"
 
-#include "idemgate/redis/scripts.hpp"
+#include "idemgate/store/redis_scripts.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -90,7 +90,7 @@ protected:
                          std::to_string(command_timeout.count()) + "ms");
         // Cached as after a first use: a fresh Redis answers the first EVALSHA of each script
         // with NOSCRIPT, and a fault on that reply would hit the EVAL retry instead.
-        auto const& s = redis::scripts();
+        auto const& s = store::scripts();
         for (auto const* one : {&s.begin, &s.complete, &s.release, &s.renew})
             redis_.command({"SCRIPT", "LOAD", std::string(one->body)});
         auto& started = start_replica(std::move(cfg));

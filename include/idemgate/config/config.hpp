@@ -15,6 +15,8 @@ enum class missing_key_mode { passthrough, reject };
 enum class concurrent_mode { reject, wait };
 enum class fingerprint_mode { body, canonical_json };
 enum class store_backend { memory, redis };
+/// store.redis.mode: one primary at `url`, a Redis Cluster, or a primary found by Sentinel.
+enum class redis_mode { standalone, cluster, sentinel };
 enum class unavailable_mode { fail_closed, fail_open };
 enum class log_format { json, text };
 /// What to do with request header names containing '_' (an upstream that maps '_' and '-' to
@@ -58,8 +60,15 @@ struct memory_store_config {
 };
 
 struct redis_store_config {
-    std::string url = "redis://127.0.0.1:6379/0"; // redis:// or rediss://, user:password@
-    std::string password;                         // overrides the URL's password when set
+    redis_mode mode = redis_mode::standalone;
+    /// cluster: seed nodes; sentinel: the sentinels ("host:port" each).
+    std::vector<std::string> nodes;
+    std::string sentinel_master;   // sentinel: the master name the sentinels monitor
+    std::string sentinel_password; // sentinel: AUTH for the sentinels themselves
+    /// redis:// or rediss://, user:password@; in cluster and sentinel modes its host:port is
+    /// not used (scheme, credentials and db still are).
+    std::string url = "redis://127.0.0.1:6379/0";
+    std::string password; // overrides the URL's password when set
     std::string key_prefix = "idemgate:";
     std::uint32_t pool_size = 2; // pipelined connections per thread
     duration connect_timeout = 1s;

@@ -64,6 +64,7 @@ std::string_view name_of(missing_key_mode m) noexcept;
 std::string_view name_of(concurrent_mode m) noexcept;
 std::string_view name_of(fingerprint_mode m) noexcept;
 std::string_view name_of(store_backend b) noexcept;
+std::string_view name_of(redis_mode m) noexcept;
 std::string_view name_of(unavailable_mode m) noexcept;
 std::string_view name_of(log_format f) noexcept;
 

@@ -21,6 +21,17 @@ namespace idemgate::metrics {
 enum class store_op : std::size_t { begin, complete, release, renew };
 inline constexpr std::array<std::string_view, 4> store_op_names{"begin", "complete", "release",
                                                                 "renew"};
+/// Running totals of the Redis routers of a process (redis::topology_stats, read at scrape).
+struct store_topology {
+    std::uint64_t moved = 0;
+    std::uint64_t ask = 0;
+    std::uint64_t refreshes = 0;
+    std::uint64_t master_changes = 0;
+    std::uint64_t shortfall_claim = 0;
+    std::uint64_t shortfall_complete = 0;
+    std::int64_t nodes = 0;
+};
+
 /// Why a completed record was stored without its body (the client still got it in full).
 enum class body_omitted : std::size_t { too_large, store_full };
 inline constexpr std::array<std::string_view, 2> body_omitted_names{"too_large", "store_full"};
@@ -75,6 +86,13 @@ public:
         if (store_bytes_) store_bytes_->Set(static_cast<double>(bytes));
     }
 
+    /// Registers the Redis topology series (redirects, refreshes, nodes, master changes,
+    /// replication shortfalls); at startup, for the redis backend.
+    void track_store_topology();
+    /// Before a scrape: the running totals of the store's routers (counters move by the
+    /// difference); a no-op unless track_store_topology() was called.
+    void set_store_topology(store_topology const& t) noexcept;
+
     /// Prometheus text exposition format 0.0.4, with process_* metrics read from /proc.
     std::string serialize() const;
 
@@ -103,6 +121,11 @@ private:
     prometheus::Gauge* store_up_ = nullptr;
     prometheus::Gauge* store_records_ = nullptr;
     prometheus::Gauge* store_bytes_ = nullptr;
+    std::array<prometheus::Counter*, 2> redirects_{}; // moved, ask
+    prometheus::Counter* topology_refreshes_ = nullptr;
+    prometheus::Counter* master_changes_ = nullptr;
+    std::array<prometheus::Counter*, 2> shortfalls_{}; // claim, complete
+    prometheus::Gauge* store_nodes_ = nullptr;
 };
 
 } // namespace idemgate::metrics

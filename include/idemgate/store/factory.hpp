@@ -1,6 +1,7 @@
 #pragma once
 // Builds one store per io_context; memory stores made by one factory share one map.
 #include "idemgate/config/config.hpp"
+#include "idemgate/metrics/metrics.hpp"
 #include "idemgate/store/store.hpp"
 #include "idemgate/util/clock.hpp"
 
@@ -25,6 +26,8 @@ public:
     virtual void start() {}
     /// What the stores hold, when the backend knows it cheaply (memory); thread-safe.
     virtual std::optional<usage> held() const { return std::nullopt; }
+    /// The Redis routers' running totals (redis backend); thread-safe.
+    virtual std::optional<metrics::store_topology> topology() const { return std::nullopt; }
 };
 
 /// `clk` must outlive the factory and its stores. `record_ttl` (idempotency.ttl) is how long a

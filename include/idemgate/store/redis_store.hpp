@@ -13,7 +13,9 @@
 
 namespace idemgate::redis {
 class connection;
+class router;
 struct connection_config;
+struct topology_stats;
 } // namespace idemgate::redis
 
 namespace idemgate::store {
@@ -23,8 +25,10 @@ namespace idemgate::store {
 std::shared_ptr<redis::connection_config const>
 make_redis_connection_config(config::redis_store_config const& cfg);
 
-/// The store of one io_context: `pool_size` pipelined connections used round-robin. Each call
-/// is one round trip (plus one on NOSCRIPT, plus WAIT when wait_replicas > 0) and returns
+/// The store of one io_context, on the router of `cfg.mode` (standalone: `pool_size`
+/// pipelined connections used round-robin; cluster: as many per primary; sentinel: as many to
+/// the master the sentinels name). Each call is one round trip (plus one on NOSCRIPT, plus
+/// WAIT when wait_replicas > 0, plus redirections in a cluster) and returns
 /// errc::store_unavailable within command_timeout when Redis is slow, paused or gone; at once
 /// while no connection is up. Connections reconnect in the background with backoff.
 /// Thread safety: calls on the io_context of `ex` only; state() from any thread. Destroy it
@@ -33,9 +37,11 @@ class redis_store final : public store {
 public:
     /// Connects in the background at once. `conn` from make_redis_connection_config(cfg).
     /// `sealing`: stored responses are sealed (store.encryption) when it has a sealer.
+    /// `stats`: shared by the stores of a process (topology metrics); null: a private one.
     redis_store(net::any_io_executor const& ex, config::redis_store_config const& cfg,
                 std::shared_ptr<redis::connection_config const> const& conn,
-                credential_bound bound = {}, record_sealing sealing = {});
+                credential_bound bound = {}, record_sealing sealing = {},
+                std::shared_ptr<redis::topology_stats> stats = nullptr);
     /// Same, building the connection config from `cfg` (throws like it).
     redis_store(net::any_io_executor const& ex, config::redis_store_config const& cfg);
     ~redis_store() override;
@@ -49,39 +55,40 @@ public:
     task<error_code> release(scope_key key, owner_token owner) override;
     task<error_code> renew(scope_key key, owner_token owner,
                            std::chrono::milliseconds lock_ttl) override;
-    /// Up while at least one connection is up or making its first attempt (calls wait for
-    /// it); down when every connection is down, i.e. exactly when calls fail at once.
+    /// Up when the router is ready: in standalone mode while at least one connection is up or
+    /// making its first attempt (calls wait for it), i.e. down exactly when calls fail at
+    /// once; see redis::router::ready() for the other modes.
     store_state state() const noexcept override;
 
     /// The Redis key of a scope: key_prefix + "{" + hash + "}" (the hash tag keeps a record
-    /// in one cluster slot).
+    /// in one cluster slot). In cluster mode with a credential bound, key_prefix + "{c:" +
+    /// credential + "}" + hash instead: a record and its credential's set must share a slot.
     std::string key_of(scope_key const& key) const;
-    /// The sorted set counting a credential's records: key_prefix + "cred:" + credential; ""
-    /// when the scope is not bounded (no credential or no bound).
+    /// The sorted set counting a credential's records: key_prefix + "cred:" + credential
+    /// (cluster: key_prefix + "{c:" + credential + "}cred"); "" when the scope is not bounded
+    /// (no credential or no bound).
     std::string credential_key_of(scope_key const& key) const;
-    /// The pool (tests: pipelining, write counts).
-    std::vector<std::shared_ptr<redis::connection>> const& connections() const noexcept {
-        return conns_;
-    }
+    /// Where commands go (tests: its connections, its map).
+    redis::router& router() const noexcept { return *router_; }
 
 private:
-    std::shared_ptr<redis::connection> pick();
     std::chrono::steady_clock::time_point deadline() const;
-    task<result<begin_result>> confirm_replicas(std::shared_ptr<redis::connection> conn,
-                                                scope_key key, begin_result acquired);
-    /// release or renew, on `conn` (the claiming connection) or a picked one when null.
+    /// WAIT on `conn` (where the step's write went) for wait_replicas; false when fewer
+    /// acknowledged or WAIT failed (logged and counted by `step`).
+    task<bool> replicated(std::shared_ptr<redis::connection> conn, bool claim);
+    /// release or renew.
     task<error_code> owner_step(bool release, scope_key key, owner_token owner,
-                                std::chrono::milliseconds lock_ttl,
-                                std::shared_ptr<redis::connection> conn = nullptr);
+                                std::chrono::milliseconds lock_ttl);
 
     std::string key_prefix_;
+    bool cluster_ = false;
     std::chrono::milliseconds command_timeout_;
     std::uint32_t wait_replicas_;
     credential_bound bound_;
     std::chrono::milliseconds wait_timeout_;
     record_sealing sealing_;
-    std::vector<std::shared_ptr<redis::connection>> conns_; // fixed after construction
-    std::size_t next_ = 0;
+    std::shared_ptr<redis::topology_stats> stats_;
+    std::shared_ptr<redis::router> router_;
 };
 
 } // namespace idemgate::store

@@ -122,6 +122,17 @@ TEST(env_override, replaces_file_values_and_fills_absent_sections) {
     EXPECT_EQ(r.cfg.store.backend, store_backend::redis);
 }
 
+TEST(env_override, takes_the_redis_nodes_as_a_comma_separated_list) {
+    auto const env = env_of({{"IDEMGATE_STORE_REDIS_NODES", "10.0.0.1:7000, 10.0.0.2:7000"},
+                             {"IDEMGATE_STORE_REDIS_MODE", "cluster"},
+                             {"IDEMGATE_STORE_BACKEND", "redis"}});
+    auto const r = parse_yaml("store:\n  redis:\n    nodes: [\"h:1\"]\n", "f.yaml", env);
+    ASSERT_TRUE(r.ok()) << all_problems(r);
+    EXPECT_EQ(r.cfg.store.redis.nodes,
+              (std::vector<std::string>{"10.0.0.1:7000", "10.0.0.2:7000"}));
+    EXPECT_EQ(r.cfg.store.redis.mode, redis_mode::cluster);
+}
+
 TEST(env_override, an_empty_value_overrides_too) {
     auto const r = parse_yaml("admin:\n  listen: 127.0.0.1:9\n", "f.yaml",
                               env_of({{"IDEMGATE_ADMIN_LISTEN", ""}}));

@@ -128,6 +128,57 @@ INSTANTIATE_TEST_SUITE_P(
         bad(
             "redis_db_16", [](config& c) { c.store.redis.url = "redis://h/16"; },
             "store.redis.url"),
+        good("cluster_with_seeds",
+             [](config& c) {
+                 c.store.backend = store_backend::redis;
+                 c.store.redis.mode = redis_mode::cluster;
+                 c.store.redis.nodes = {"10.0.0.1:7000", "[::1]:7001"};
+             }),
+        bad(
+            "cluster_without_nodes",
+            [](config& c) {
+                c.store.backend = store_backend::redis;
+                c.store.redis.mode = redis_mode::cluster;
+            },
+            "store.redis.nodes"),
+        bad(
+            "cluster_with_db_3",
+            [](config& c) {
+                c.store.backend = store_backend::redis;
+                c.store.redis.mode = redis_mode::cluster;
+                c.store.redis.nodes = {"h:7000"};
+                c.store.redis.url = "redis://h/3";
+            },
+            "store.redis.url"),
+        bad(
+            "sentinel_without_nodes",
+            [](config& c) {
+                c.store.backend = store_backend::redis;
+                c.store.redis.mode = redis_mode::sentinel;
+                c.store.redis.sentinel_master = "mymaster";
+            },
+            "store.redis.nodes"),
+        bad(
+            "sentinel_without_master",
+            [](config& c) {
+                c.store.backend = store_backend::redis;
+                c.store.redis.mode = redis_mode::sentinel;
+                c.store.redis.nodes = {"h:26379"};
+            },
+            "store.redis.sentinel_master"),
+        good("sentinel_db_3",
+             [](config& c) {
+                 c.store.backend = store_backend::redis;
+                 c.store.redis.mode = redis_mode::sentinel;
+                 c.store.redis.nodes = {"h:26379"};
+                 c.store.redis.sentinel_master = "mymaster";
+                 c.store.redis.url = "redis://h/3";
+             }),
+        bad(
+            "node_not_host_port", [](config& c) { c.store.redis.nodes = {"h"}; },
+            "store.redis.nodes[0]"),
+        good("memory_ignores_the_redis_mode",
+             [](config& c) { c.store.redis.mode = redis_mode::cluster; }),
         good("rediss_db_15", [](config& c) { c.store.redis.url = "rediss://u:p@h:1/15"; }),
         // A lone user info is the password (redis-cli, the IANA redis URI scheme).
         good("redis_password_only", [](config& c) { c.store.redis.url = "redis://pw@h"; }),

@@ -22,7 +22,7 @@ protected:
     cluster_router_test() : cluster_(test::shared_redis_cluster()) {
         auto cfg = std::make_shared<connection_config>();
         cfg->url.host = "unused";
-        router_ = std::make_unique<cluster_router>(ioc_.get_executor(), cfg,
+        router_ = std::make_shared<cluster_router>(ioc_.get_executor(), cfg,
                                                    std::vector{cluster_.addresses().front()});
     }
     ~cluster_router_test() override {
@@ -39,7 +39,7 @@ protected:
         auto body = [](cluster_router& r, std::string k,
                        std::vector<std::string> a) -> task<result<reply>> {
             std::vector<std::string_view> const views(a.begin(), a.end());
-            co_return co_await r.execute(k, views, std::chrono::steady_clock::now() + 2s);
+            co_return (co_await r.execute(k, views, std::chrono::steady_clock::now() + 2s)).r;
         };
         return test::run_task(ioc_, body(*router_, key, std::move(args)), 5s);
     }
@@ -54,7 +54,7 @@ protected:
 
     test::redis_cluster& cluster_;
     net::io_context ioc_;
-    std::unique_ptr<cluster_router> router_;
+    std::shared_ptr<cluster_router> router_;
 };
 
 TEST_F(cluster_router_test, a_refresh_from_one_seed_learns_the_whole_map) {
@@ -136,16 +136,18 @@ TEST(cluster_router, without_any_reachable_seed_a_command_is_unavailable) {
     auto cfg = std::make_shared<connection_config>();
     cfg->connect_timeout = 200ms;
     // Port 1 on loopback: refused at once. No cluster needed.
-    cluster_router router(ioc.get_executor(), cfg, {{"127.0.0.1", 1}});
+    auto router = std::make_shared<cluster_router>(ioc.get_executor(), cfg,
+                                                   std::vector<node_address>{{"127.0.0.1", 1}});
     auto body = [](cluster_router& r) -> task<result<reply>> {
         std::vector<std::string_view> const args{"GET", "k"};
-        co_return co_await r.execute("k", args, std::chrono::steady_clock::now() + 1s);
+        co_return (co_await r.execute("k", args, std::chrono::steady_clock::now() + 1s)).r;
     };
-    auto const r = test::run_task(ioc, body(router), 5s);
+    auto const r = test::run_task(ioc, body(*router), 5s);
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error(), make_error_code(errc::store_unavailable));
-    EXPECT_FALSE(router.map().covers_all());
-    router.stop();
+    EXPECT_FALSE(router->map().covers_all());
+    EXPECT_FALSE(router->ready());
+    router->stop();
 }
 
 } // namespace

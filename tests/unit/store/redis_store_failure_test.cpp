@@ -2,6 +2,7 @@
 // checks.
 #include "idemgate/error.hpp"
 #include "idemgate/redis/connection.hpp"
+#include "idemgate/redis/standalone_router.hpp"
 #include "idemgate/store/redis_factory.hpp"
 #include "idemgate/store/redis_store.hpp"
 #include "idemgate/util/clock.hpp"
@@ -24,6 +25,11 @@ using test::redis_server;
 
 scope_key key(char c) {
     return scope_key{std::string(64, c)};
+}
+
+/// The connections of a standalone store.
+std::vector<std::shared_ptr<redis::connection>> const& pool(redis_store const& s) {
+    return dynamic_cast<redis::standalone_router&>(s.router()).connections();
 }
 
 class redis_store_failure_test : public ::testing::Test {
@@ -122,9 +128,9 @@ TEST_F(redis_store_failure_test, calls_are_spread_round_robin_over_the_pool) {
     redis_server server;
     auto& s = open(server, 3);
     for (char c = 'a'; c < 'g'; ++c) ASSERT_TRUE(begin(key(c)));
-    ASSERT_EQ(s.connections().size(), 3U);
+    ASSERT_EQ(pool(s).size(), 3U);
     // Two calls each; the first also reloaded its script after NOSCRIPT.
-    for (auto const& conn : s.connections()) EXPECT_GE(conn->write_count(), 2U);
+    for (auto const& conn : pool(s)) EXPECT_GE(conn->write_count(), 2U);
 }
 
 TEST_F(redis_store_failure_test, one_connection_down_leaves_the_store_up_on_the_others) {
@@ -133,7 +139,7 @@ TEST_F(redis_store_failure_test, one_connection_down_leaves_the_store_up_on_the_
     ASSERT_TRUE(begin(key('a')));
     ASSERT_TRUE(begin(key('b')));
     // Stop one connection by hand: the other keeps answering.
-    s.connections()[0]->stop();
+    pool(s)[0]->stop();
     EXPECT_EQ(s.state(), store_state::up);
     for (char c = 'c'; c < 'g'; ++c) EXPECT_TRUE(begin(key(c)));
 }

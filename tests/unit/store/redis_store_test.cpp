@@ -2,6 +2,7 @@
 // reloading, WAIT, and failure behaviour. The shared contract is store_conformance_test.cpp.
 #include "idemgate/error.hpp"
 #include "idemgate/redis/connection.hpp"
+#include "idemgate/redis/router.hpp"
 #include "idemgate/store/record_codec.hpp"
 #include "idemgate/store/redis_factory.hpp"
 #include "idemgate/store/redis_store.hpp"
@@ -261,6 +262,47 @@ TEST_F(redis_store_test, too_few_replicas_for_wait_release_the_claim_and_fail) {
     EXPECT_EQ(r.error(), errc::store_unavailable);
     EXPECT_EQ(server.command({"EXISTS", "t:{" + k.hash + "}"}).integer, 0);
     EXPECT_EQ(test::command_calls_of(server, "wait"), 1U);
+}
+
+TEST_F(redis_store_test, a_completion_waits_for_the_replicas_too_and_a_shortfall_only_counts) {
+    redis_server primary({"--repl-diskless-sync-delay", "0"}); // the replica syncs at once
+    redis_server replica({"--replicaof", "127.0.0.1", std::to_string(primary.port())});
+    ASSERT_TRUE(run_until(
+        [&] {
+            return primary.info_field("replication", "slave0").find("state=online") !=
+                   std::string::npos;
+        },
+        5s));
+    auto cfg = config_for(primary);
+    cfg.wait_replicas = 1;
+    cfg.wait_timeout = 1s; // a loaded machine may take a while to acknowledge
+    auto const stats = std::make_shared<redis::topology_stats>();
+    store_ =
+        std::make_unique<redis_store>(ioc_.get_executor(), cfg, make_redis_connection_config(cfg),
+                                      credential_bound{}, record_sealing{}, stats);
+    auto const a = begin(key("replicated"), fp(1));
+    ASSERT_TRUE(a) << a.error().message();
+    EXPECT_FALSE(complete(key("replicated"), a->owner, response("one")));
+    EXPECT_EQ(test::command_calls_of(primary, "wait"), 2U); // after the claim and the record
+    EXPECT_EQ(replica.command({"HGET", "t:{" + key("replicated").hash + "}", "st"}).str, "c");
+    EXPECT_EQ(stats->shortfall_complete.load(), 0U);
+
+    // The replica goes between the claim and the completion: the client already has its
+    // answer, so the completion stands on the primary and the shortfall is counted.
+    auto const b = begin(key("alone"), fp(1));
+    ASSERT_TRUE(b) << b.error().message();
+    replica.stop();
+    ASSERT_TRUE(run_until(
+        [&] { return primary.info_field("replication", "connected_slaves") == "0"; }, 5s));
+    EXPECT_FALSE(complete(key("alone"), b->owner, response("two")));
+    EXPECT_EQ(stats->shortfall_complete.load(), 1U);
+    EXPECT_EQ(stats->shortfall_claim.load(), 0U);
+    auto const replay = begin(key("alone"), fp(1));
+    ASSERT_TRUE(replay);
+    EXPECT_EQ(replay->kind, begin_kind::replay);
+    // And a claim now falls short: 503 before the upstream, counted as a claim shortfall.
+    EXPECT_FALSE(begin(key("no replica"), fp(1)));
+    EXPECT_EQ(stats->shortfall_claim.load(), 1U);
 }
 
 TEST_F(redis_store_test, error_replies_and_corrupt_records_are_store_unavailable) {

@@ -1,11 +1,11 @@
-#include "idemgate/redis/scripts.hpp"
+#include "redis_script_call.hpp"
 
 #include <openssl/evp.h>
 
 #include <array>
 #include <stdexcept>
 
-namespace idemgate::redis {
+namespace idemgate::store {
 
 namespace {
 
@@ -101,18 +101,18 @@ script_set const& scripts() {
     return set;
 }
 
-task<result<reply>> run_script(std::shared_ptr<connection> conn, script s, std::string key,
-                               std::vector<std::string> args, connection::time_point deadline,
-                               std::string key2) {
+task<routed> run_script(redis::router& via, script s, std::string key,
+                        std::vector<std::string> args, redis::router::time_point deadline,
+                        std::string key2) {
     std::vector<std::string_view> argv{"EVALSHA", s.sha1, key2.empty() ? "1" : "2", key};
     if (!key2.empty()) argv.push_back(key2);
     argv.insert(argv.end(), args.begin(), args.end());
-    auto r = co_await conn->execute(command(argv), deadline);
-    if (!is_noscript(r)) co_return r;
-    // NOSCRIPT: nothing ran, so a second attempt cannot run it twice.
+    auto r = co_await via.execute(key, argv, deadline);
+    if (!is_noscript(r.r)) co_return r;
+    // NOSCRIPT: nothing ran, so a second attempt cannot run it twice. Same key, same node.
     argv[0] = "EVAL";
     argv[1] = s.body;
-    co_return co_await conn->execute(command(argv), deadline);
+    co_return co_await via.execute(key, argv, deadline);
 }
 
-} // namespace idemgate::redis
+} // namespace idemgate::store
