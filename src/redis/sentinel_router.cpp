@@ -76,7 +76,9 @@ bool sentinel_router::any_up() const noexcept {
 }
 
 bool sentinel_router::ready() const noexcept {
-    return !stopped_ && confirmed_ && any_up();
+    if (!confirmed_.load(std::memory_order_relaxed)) return false;
+    std::lock_guard const lock(pool_mutex_);
+    return any_up();
 }
 
 std::shared_ptr<connection> sentinel_router::pick() {
@@ -95,20 +97,23 @@ void sentinel_router::adopt(node_address const& master) {
         log::info("redis sentinel: the master changed",
                   {{"from", master_->to_string()}, {"to", master.to_string()}});
     }
-    // Calls pending on the old master fail (they may have run there: never re-sent).
-    for (auto const& c : pool_) c->stop();
-    pool_.clear();
-    next_ = 0;
     confirmed_ = false;
     master_ = master;
     stats_->nodes.store(1);
     auto cfg = std::make_shared<connection_config>(*base_);
     cfg->url.host = master.host;
     cfg->url.port = master.port;
-    for (std::uint32_t i = 0; i < pool_size_; ++i) {
-        pool_.push_back(std::make_shared<connection>(ex_, cfg));
-        pool_.back()->start();
+    std::vector<std::shared_ptr<connection>> fresh;
+    for (std::uint32_t i = 0; i < pool_size_; ++i)
+        fresh.push_back(std::make_shared<connection>(ex_, cfg));
+    {
+        std::lock_guard const lock(pool_mutex_);
+        pool_.swap(fresh);
     }
+    next_ = 0;
+    // Calls pending on the old master fail (they may have run there: never re-sent).
+    for (auto const& c : fresh) c->stop();
+    for (auto const& c : pool_) c->start();
 }
 
 task<bool> sentinel_router::confirm(std::vector<std::shared_ptr<connection>> pool) {
@@ -132,7 +137,7 @@ task<bool> sentinel_router::resolve_once() {
         // No sentinel answers: a confirmed master keeps serving; the watch looks for them.
         if (!warned_) log::warn("redis sentinel: no sentinel names the master");
         warned_ = true;
-        co_return confirmed_&& any_up();
+        co_return confirmed_.load() && any_up();
     }
     stats_->refreshes.fetch_add(1);
     if (master_ != *found) adopt(*found);

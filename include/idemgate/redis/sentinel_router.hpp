@@ -6,9 +6,11 @@
 #include "idemgate/redis/sentinel_config.hpp"
 #include "idemgate/redis/sentinel_resolver.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -52,7 +54,8 @@ public:
     task<routed> execute(std::string_view key, std::span<std::string_view const> args,
                          time_point deadline) override;
 
-    /// A connection is up to a node that answered ROLE "master".
+    /// A connection is up to a node that answered ROLE "master". Thread-safe (/readyz asks
+    /// from the admin thread).
     bool ready() const noexcept override;
 
     /// Asks the loop to resolve the master again now.
@@ -60,7 +63,7 @@ public:
 
     /// The master in use (the sentinels' last answer), confirmed or not.
     std::optional<node_address> const& master() const noexcept { return master_; }
-    bool confirmed() const noexcept { return confirmed_; }
+    bool confirmed() const noexcept { return confirmed_.load(std::memory_order_relaxed); }
     /// The watch's subscription is up.
     bool subscribed() const noexcept;
     std::vector<std::shared_ptr<connection>> const& connections() const noexcept { return pool_; }
@@ -84,10 +87,13 @@ private:
     std::shared_ptr<topology_stats> stats_;
     std::shared_ptr<sentinel_watch> watch_;
     std::optional<node_address> master_;
+    /// Replaced on the router's thread under pool_mutex_; read there without it, and under it
+    /// by ready() from other threads.
     std::vector<std::shared_ptr<connection>> pool_;
+    mutable std::mutex pool_mutex_;
     std::size_t next_ = 0;
     steady_timer timer_;
-    bool confirmed_ = false;
+    std::atomic<bool> confirmed_{false};
     bool resolve_wanted_ = false;
     bool started_ = false;
     bool stopped_ = false;
