@@ -109,10 +109,18 @@ task<routed> run_script(redis::router& via, script s, std::string key,
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = co_await via.execute(key, argv, deadline);
     if (!is_noscript(r.r)) co_return r;
-    // NOSCRIPT: nothing ran, so a second attempt cannot run it twice. Same key, same node.
+    // NOSCRIPT: nothing ran, so a second attempt cannot run it twice. On the connection that
+    // answered: that node lacks the script (and it keeps one connection's buffers warm).
     argv[0] = "EVAL";
     argv[1] = s.body;
-    co_return co_await via.execute(key, argv, deadline);
+    if (!r.via) co_return co_await via.execute(key, argv, deadline);
+    auto again = co_await r.via->execute(redis::command(argv), deadline);
+    // A cluster node answering NOSCRIPT for an -ASK target may redirect the bare EVAL: the
+    // router follows that (a redirect means it did not run).
+    if (again && again->is_error() &&
+        (again->str.starts_with("MOVED") || again->str.starts_with("ASK")))
+        co_return co_await via.execute(key, argv, deadline);
+    co_return routed{std::move(again), std::move(r.via)};
 }
 
 } // namespace idemgate::store

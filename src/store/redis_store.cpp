@@ -157,7 +157,7 @@ std::shared_ptr<redis::router> make_router(net::any_io_executor const& ex,
     case config::redis_mode::standalone:
         break;
     }
-    return redis::make_standalone_router(ex, std::move(conn), cfg.pool_size);
+    return redis::make_standalone_router(ex, conn, cfg.pool_size);
 }
 
 } // namespace

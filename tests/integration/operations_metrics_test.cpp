@@ -161,6 +161,23 @@ TEST_P(operations_metrics, every_documented_series_is_exported_at_start_in_forma
         }
     }
     EXPECT_EQ(at(e, "idemgate_store_up"), 1.0);
+    // The Redis topology series (docs/redis.md "Topologies"), for the redis backend only.
+    bool const redis = GetParam() == store_kind::redis;
+    for (auto const* kind : {"moved", "ask"}) {
+        EXPECT_EQ(e.value("idemgate_store_redirects_total", {{"kind", kind}}).has_value(), redis);
+    }
+    for (auto const* step : {"claim", "complete"}) {
+        EXPECT_EQ(
+            e.value("idemgate_store_replication_shortfalls_total", {{"step", step}}).has_value(),
+            redis);
+    }
+    for (auto const* name : {"idemgate_store_topology_refreshes_total",
+                             "idemgate_store_master_changes_total", "idemgate_store_nodes"}) {
+        EXPECT_EQ(e.value(name).has_value(), redis) << name;
+        if (redis) {
+            EXPECT_EQ(at(e, name), 0.0) << name; // one standalone primary: nothing moves
+        }
+    }
     auto const* info = e.find("idemgate_build_info");
     ASSERT_NE(info, nullptr);
     EXPECT_EQ(info->type, "gauge");
