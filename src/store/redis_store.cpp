@@ -3,6 +3,7 @@
 #include "idemgate/error.hpp"
 #include "idemgate/redis/cluster_router.hpp"
 #include "idemgate/redis/router.hpp"
+#include "idemgate/redis/sentinel_router.hpp"
 #include "idemgate/store/owner_token.hpp"
 #include "idemgate/store/record_codec.hpp"
 #include "idemgate/store/sealer.hpp"
@@ -139,8 +140,20 @@ std::shared_ptr<redis::router> make_router(net::any_io_executor const& ex,
         return std::make_shared<redis::cluster_router>(ex, std::move(conn), std::move(seeds),
                                                        cfg.pool_size, std::move(stats));
     }
-    case config::redis_mode::sentinel:
-        throw std::invalid_argument("store.redis.mode: sentinel is not available yet");
+    case config::redis_mode::sentinel: {
+        redis::sentinel_config sc;
+        for (auto const& n : cfg.nodes) {
+            auto a = redis::parse_node_address(n);
+            if (!a) throw std::invalid_argument("store.redis.nodes: not host:port: " + n);
+            sc.sentinels.push_back(std::move(*a));
+        }
+        sc.master_name = cfg.sentinel_master;
+        sc.password = cfg.sentinel_password;
+        sc.connect_timeout = cfg.connect_timeout;
+        sc.tls = conn->url.tls ? conn->tls : nullptr; // rediss://: the sentinels speak TLS too
+        return std::make_shared<redis::sentinel_router>(ex, std::move(conn), std::move(sc),
+                                                        cfg.pool_size, std::move(stats));
+    }
     case config::redis_mode::standalone:
         break;
     }
