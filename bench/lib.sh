@@ -4,6 +4,9 @@
 # Every server this script started, stopped by pid (never by name) in stop_servers.
 declare -a SERVER_PIDS=()
 declare -a SERVER_NAMES=()
+# The Redis Cluster of the cluster cases (bench/run.sh start_cluster): ports and pids.
+declare -a CLUSTER_PORTS=()
+declare -a CLUSTER_PIDS=()
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
@@ -59,6 +62,9 @@ stop_servers() {
   done
   SERVER_PIDS=()
   SERVER_NAMES=()
+  CLUSTER_PORTS=()
+  CLUSTER_PIDS=()
+  CLUSTER_IDEMGATE_PID=
 }
 
 # render TEMPLATE OUTPUT NAME=VALUE...: copies TEMPLATE with every @NAME@ replaced.
@@ -80,18 +86,30 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 child_pid() { ps -o pid= --ppid "$1" | head -n1 | tr -d ' '; }
 
 # snapshot DIR: the counters bench/report.py turns into per-request figures: upstream
-# stub_status, Redis INFO (commandstats, clients, stats), gateway outcomes, RSS.
+# stub_status, Redis INFO (commandstats, clients, stats), gateway outcomes, RSS. With the
+# cluster cases, also each cluster node's INFO (redis_info_cluster.N), the cluster-mode
+# gateway's outcomes (idemgate_cluster_metrics), its RSS and CPU, and the nodes' CPU summed.
 snapshot() {
-  local dir=$1
+  local dir=$1 i
   mkdir -p "$dir"
   curl -sf "http://127.0.0.1:$STATUS_PORT/status" >"$dir/nginx_status"
   redis-cli -p "$REDIS_PORT" info all >"$dir/redis_info"
   curl -sf "http://127.0.0.1:$ADMIN_PORT/metrics" | grep '^idemgate_requests_total' \
     >"$dir/idemgate_metrics" || true
+  for i in "${!CLUSTER_PORTS[@]}"; do
+    redis-cli -p "${CLUSTER_PORTS[i]}" info all >"$dir/redis_info_cluster.$i"
+  done
+  if [ -n "${CLUSTER_IDEMGATE_PID:-}" ]; then
+    curl -sf "http://127.0.0.1:$CLUSTER_ADMIN_PORT/metrics" | grep '^idemgate_requests_total' \
+      >"$dir/idemgate_cluster_metrics" || true
+  fi
   {
     echo "idemgate $(rss_kib "$IDEMGATE_PID")"
     echo "peer_b $(rss_kib "$PEER_B_PID")"
     echo "peer_a $(rss_kib "$PEER_A_WORKER_PID")"
+    if [ -n "${CLUSTER_IDEMGATE_PID:-}" ]; then
+      echo "idemgate_cluster $(rss_kib "$CLUSTER_IDEMGATE_PID")"
+    fi
   } >"$dir/rss"
   cut -d' ' -f1 /proc/loadavg >"$dir/loadavg"
   # CPU time is far less sensitive than req/s to the other tenants of a shared machine.
@@ -102,5 +120,11 @@ snapshot() {
     echo "peer_b $(cpu_ticks "$PEER_B_PID")"
     echo "direct $(cpu_ticks "$UPSTREAM_WORKER_PID")"
     echo "redis $(cpu_ticks "$REDIS_PID")"
+    if [ -n "${CLUSTER_IDEMGATE_PID:-}" ]; then
+      echo "idemgate_cluster $(cpu_ticks "$CLUSTER_IDEMGATE_PID")"
+      local ticks=0 pid
+      for pid in "${CLUSTER_PIDS[@]}"; do ticks=$((ticks + $(cpu_ticks "$pid"))); done
+      echo "redis_cluster $ticks"
+    fi
   } >"$dir/cpu"
 }

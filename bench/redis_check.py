@@ -4,7 +4,9 @@
 For every target and load it sends N requests one after another on one keep-alive
 connection while a MONITOR connection watches Redis, then tells the commands a client sent
 from the commands a Lua script ran ("[0 lua]"), and counts the Redis connections opened in
-that window (INFO stats total_connections_received). Prints one JSON object. Stdlib only.
+that window (INFO stats total_connections_received). A target on a Redis Cluster
+(--redis-ports NAME=P1,P2,...) is watched on every node at once, its figures summed.
+Prints one JSON object. Stdlib only.
 """
 import argparse
 import http.client
@@ -92,7 +94,7 @@ def classify(lines):
     return sent, in_scripts
 
 
-def measure(redis_port, url, load, body, n):
+def measure(redis_ports, url, load, body, n):
     u = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
     nonce = socket.gethostname() + str(id(conn))
@@ -105,28 +107,31 @@ def measure(redis_port, url, load, body, n):
     req_body = None if load == "get" else body
     for i in range(-2, 0):  # warm-up (scripts loaded, replay key seeded), outside the window
         post(conn, u.path, req_body, key_of(i))
-    control = Resp(redis_port)
-    conns_before = info_field(control, "total_connections_received")
-    monitor = Resp(redis_port)
-    if monitor.command("MONITOR") != "OK":
-        raise RuntimeError("MONITOR refused")
+    controls = [Resp(p) for p in redis_ports]
+    conns_before = sum(info_field(c, "total_connections_received") for c in controls)
+    monitors = [Resp(p) for p in redis_ports]
+    for monitor in monitors:
+        if monitor.command("MONITOR") != "OK":
+            raise RuntimeError("MONITOR refused")
     statuses, replays = {}, 0
     for i in range(n):
         status, replayed = post(conn, u.path, req_body, key_of(i))
         statuses[status] = statuses.get(status, 0) + 1
         replays += replayed
     marker = "end-of-window-" + nonce + load
-    control.command("ECHO", marker)
     lines = []
-    while True:
-        line = monitor._line().decode(errors="replace")
-        if marker in line:
-            break
-        lines.append(line)
-    # The MONITOR connection itself is the one connection opened in the window by us.
-    opened = info_field(control, "total_connections_received") - conns_before - 1
-    monitor.close()
-    control.close()
+    for control, monitor in zip(controls, monitors):
+        control.command("ECHO", marker)
+        while True:
+            line = monitor._line().decode(errors="replace")
+            if marker in line:
+                break
+            lines.append(line)
+    # The MONITOR connections themselves are the connections opened in the window by us.
+    opened = (sum(info_field(c, "total_connections_received") for c in controls)
+              - conns_before - len(monitors))
+    for r in monitors + controls:
+        r.close()
     conn.close()
     sent, in_scripts = classify(lines)
     return {
@@ -142,14 +147,21 @@ def main():
     ap.add_argument("--redis-port", type=int, required=True)
     ap.add_argument("--body", required=True, help="file with the request body")
     ap.add_argument("--target", action="append", required=True, help="name=url")
+    ap.add_argument("--redis-ports", action="append", default=[],
+                    help="name=port,port,...: that target's Redis is a cluster of these nodes")
     ap.add_argument("--requests", type=int, default=200)
     args = ap.parse_args()
     with open(args.body, "rb") as f:
         body = f.read()
+    ports = {}
+    for t in args.redis_ports:
+        name, listed = t.split("=", 1)
+        ports[name] = [int(p) for p in listed.split(",")]
     out = {}
     for t in args.target:
         name, url = t.split("=", 1)
-        out[name] = {load: measure(args.redis_port, url, load, body, args.requests)
+        out[name] = {load: measure(ports.get(name, [args.redis_port]), url, load, body,
+                                   args.requests)
                      for load in ("new_key", "replay", "passthrough", "get")}
     print(json.dumps(out, indent=1, sort_keys=True))
 

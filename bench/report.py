@@ -9,6 +9,7 @@
       medians of the runs, ratios and the targets, as Markdown on stdout
 """
 import argparse
+import glob
 import json
 import math
 import os
@@ -49,8 +50,29 @@ def redis_info(path):
     return commands, fields
 
 
+def redis_info_of(snapshot_dir, target):
+    """Redis INFO of a snapshot for `target`: the standalone server's, or for the cluster-mode
+    gateway the sum over the cluster nodes (commands, connections; the first node's other
+    fields), and how many servers that is."""
+    if target != "idemgate_cluster":
+        return redis_info(snapshot_dir + "/redis_info") + (1,)
+    paths = sorted(glob.glob(snapshot_dir + "/redis_info_cluster.*"))
+    commands, fields = {}, {}
+    for path in paths:
+        c, f = redis_info(path)
+        for k, v in c.items():
+            commands[k] = commands.get(k, 0) + v
+        for k in ("total_connections_received", "connected_clients"):
+            fields[k] = str(int(fields.get(k, 0)) + int(f[k]))
+        for k, v in f.items():
+            fields.setdefault(k, v)
+    return commands, fields, len(paths)
+
+
 def metrics(path):
     out = {}
+    if not os.path.exists(path):
+        return out
     for line in open(path).read().splitlines():
         # Summed over the route label (one series per routes[] entry and "default").
         m = re.match(r'idemgate_requests_total\{outcome="(\w+)"(?:,route="[^"]*")?\} ([0-9.e+]+)',
@@ -79,20 +101,21 @@ def record(a):
     accepts_b, requests_b = nginx_counters(b + "/nginx_status")
     accepts_e, requests_e = nginx_counters(e + "/nginx_status")
     hits = requests_e - requests_b - 1
-    cb, fb = redis_info(b + "/redis_info")
-    ce, fe = redis_info(e + "/redis_info")
+    cb, fb, _ = redis_info_of(b, a.target)
+    ce, fe, servers = redis_info_of(e, a.target)
     commands = {k: v - cb.get(k, 0) for k, v in ce.items()
                 if k not in HARNESS_COMMANDS and v != cb.get(k, 0)}
-    mb, me = metrics(b + "/idemgate_metrics"), metrics(e + "/idemgate_metrics")
+    gateway = "idemgate_cluster" if a.target == "idemgate_cluster" else "idemgate"
+    mb, me = metrics(b + "/%s_metrics" % gateway), metrics(e + "/%s_metrics" % gateway)
     rec = {
         "mode": a.mode, "round": a.round, "conns": a.conns, "target": a.target,
         "load": a.load, "wrk": wrk, "upstream_hits": hits,
         "upstream_connections_opened": accepts_e - accepts_b - 1,
         "redis_commands": commands,
-        # The "after" redis-cli is one connection more.
+        # The "after" redis-cli is one connection more (on each server).
         "redis_connections_opened": int(fe["total_connections_received"])
-        - int(fb["total_connections_received"]) - 1,
-        "redis_connected_clients": int(fe["connected_clients"]) - 1,
+        - int(fb["total_connections_received"]) - servers,
+        "redis_connected_clients": int(fe["connected_clients"]) - servers,
         "idemgate_outcomes": {k: v - mb.get(k, 0) for k, v in me.items() if v != mb.get(k, 0)},
         "rss_kib": rss(e + "/rss"),
         "cpu_us_per_request": cpu_us_per_request(b + "/cpu", e + "/cpu", wrk["requests"]),
@@ -120,11 +143,12 @@ def rss_run(a):
 LOAD_NAMES = {"passthrough": "passthrough POST (no key)", "get": "passthrough GET",
               "new_key": "new key", "replay": "replay"}
 TARGET_NAMES = {"direct": "upstream direct", "idemgate": "idemgate", "peer_a": "Peer A (nginx)",
-                "peer_b": "Peer B (Node)"}
+                "peer_b": "Peer B (Node)", "idemgate_cluster": "idemgate, Redis Cluster"}
 ORDER = [("direct", "passthrough"), ("idemgate", "get"), ("peer_a", "get"),
          ("idemgate", "passthrough"), ("peer_a", "passthrough"), ("idemgate", "new_key"),
-         ("peer_a", "new_key"), ("peer_b", "new_key"), ("idemgate", "replay"),
-         ("peer_a", "replay"), ("peer_b", "replay")]
+         ("idemgate_cluster", "new_key"), ("peer_a", "new_key"), ("peer_b", "new_key"),
+         ("idemgate", "replay"), ("idemgate_cluster", "replay"), ("peer_a", "replay"),
+         ("peer_b", "replay")]
 
 
 def medians(records, lua_names):
@@ -151,7 +175,9 @@ def medians(records, lua_names):
             "errors": sum(sum(r["wrk"]["errors"].values()) for r in rs),
             "rss": med(lambda r: r["rss_kib"].get(r["target"], 0)) if key[2] != "direct" else 0,
             "cpu": med(lambda r: r["cpu_us_per_request"][r["target"]]),
-            "redis_cpu": med(lambda r: r["cpu_us_per_request"]["redis"]),
+            # The cluster-mode gateway's Redis is the cluster: its three nodes' CPU.
+            "redis_cpu": med(lambda r: r["cpu_us_per_request"][
+                "redis_cluster" if r["target"] == "idemgate_cluster" else "redis"]),
         }
     return out
 
@@ -188,6 +214,17 @@ def targets(med, mode):
         r = ratio(med, mode, 64, load, peer)
         out.append(("%s req/s idemgate ÷ %s (c64)" % (LOAD_NAMES[load], TARGET_NAMES[peer]),
                     "%.2f" % r, "≥ %.1f" % want, r >= want))
+    for load in ("new_key", "replay"):  # issue 12: cluster mode costs at most 10 %
+        a = med.get((mode, 64, "idemgate_cluster", load))
+        b = med.get((mode, 64, "idemgate", load))
+        if a and b:
+            r = a["rps"] / b["rps"]
+            out.append(("%s req/s idemgate on Redis Cluster ÷ standalone (c64)" % LOAD_NAMES[load],
+                        "%.2f" % r, "≥ 0.9", r >= 0.9))
+        if a:
+            want = 2 if load == "new_key" else 1
+            out.append(("%s Redis commands sent/req, Redis Cluster (c64)" % LOAD_NAMES[load],
+                        "%.3f" % a["sent"], "%d" % want, abs(a["sent"] - want) < 0.01))
     g = lambda t, l: med.get((mode, 1, t, l), {}).get("p50", float("nan"))
     for load, limit, wanted in (("new_key", 100, "≤ +100 µs"), ("replay", 0, "≤ 0 µs")):
         d = g("idemgate", load) - g("peer_a", load)

@@ -3,7 +3,9 @@
 #
 # Starts on loopback, every process by this script and stopped by pid on exit: a fast
 # upstream (nginx, return 201), redis-server (no persistence), idemgate (Release build,
-# Redis store), Peer A (nginx reverse proxy) and Peer B (Node.js @node-idempotency proxy).
+# Redis store), Peer A (nginx reverse proxy) and Peer B (Node.js @node-idempotency proxy);
+# for the idemgate_cluster cases also a Redis Cluster of 3 primaries (no replicas) and a
+# second idemgate in `store.redis.mode: cluster` on it.
 # Runs wrk against each for passthrough, new-key and replay loads at 64 and 1 connections,
 # RUNS rounds, unpinned and pinned (servers on CPU 0, wrk on CPU 1), checks upstream hits
 # and Redis commands per request, measures idemgate's RSS across 1M requests, and prints
@@ -36,9 +38,11 @@ RSS_REQUESTS=${BENCH_RSS_REQUESTS:-1000000}
 BODY_FILE=$BENCH_SRC/wrk/body.json
 # Which targets run each load; Peer A runs the keyed loads too (it ignores the key), so that
 # every idemgate ÷ Peer A ratio compares the same requests.
+# idemgate_cluster: the same gateway on a 3-primary Redis Cluster, next to the standalone
+# figures of the same round.
 CASES=${BENCH_CASES:-"direct:passthrough idemgate:get idemgate:passthrough peer_a:get
-       peer_a:passthrough idemgate:new_key peer_a:new_key peer_b:new_key idemgate:replay
-       peer_a:replay peer_b:replay"}
+       peer_a:passthrough idemgate:new_key idemgate_cluster:new_key peer_a:new_key
+       peer_b:new_key idemgate:replay idemgate_cluster:replay peer_a:replay peer_b:replay"}
 CONNS=${BENCH_CONNS:-64 1}
 
 check_tools() {
@@ -100,6 +104,7 @@ start_servers() {
   spawn idemgate "$d/idemgate.log" "${pin[@]}" "$IDEMGATE" --config "$d/idemgate.yaml"
   IDEMGATE_PID=$LAST_PID
   wait_port "$IDEMGATE_PORT" "$LAST_PID" idemgate
+  if [[ $CASES == *idemgate_cluster:* ]]; then start_cluster "$mode" "$threads"; fi
   spawn peer_b "$d/peer-b.log" env PEER_B_LISTEN="127.0.0.1:$PEER_B_PORT" \
     PEER_B_UPSTREAM="http://127.0.0.1:$UPSTREAM_PORT" \
     PEER_B_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" "${pin[@]}" node "$WORK/peer-b/server.mjs"
@@ -109,11 +114,60 @@ start_servers() {
     "(threads $threads), Peer B :$PEER_B_PORT, redis :$REDIS_PORT"
 }
 
+# start_cluster MODE THREADS: three cluster-enabled redis-servers (the cluster bus on ports
+# chosen here: port + 10000 may be out of range or taken), slots split by redis-cli, and an
+# idemgate in cluster mode on them, all pinned like the rest in mode "pinned".
+start_cluster() {
+  local mode=$1 threads=$2 pin=() i nodes=() ports bus
+  if [ "$mode" = pinned ]; then pin=(taskset -c 0); fi
+  local d=$OUT/$mode/cluster
+  read -r -a ports <<<"$(free_ports 8)"
+  CLUSTER_PORTS=("${ports[@]:0:3}")
+  bus=("${ports[@]:3:3}")
+  CLUSTER_IDEMGATE_PORT=${ports[6]}
+  CLUSTER_ADMIN_PORT=${ports[7]}
+  CLUSTER_PIDS=()
+  for i in 0 1 2; do
+    mkdir -p "$d/$i"
+    spawn "redis-cluster-$i" "$d/$i.log" "${pin[@]}" redis-server --bind 127.0.0.1 \
+      --port "${CLUSTER_PORTS[i]}" --cluster-enabled yes --cluster-port "${bus[i]}" \
+      --cluster-config-file nodes.conf --save '' --appendonly no --dir "$d/$i"
+    wait_port "${CLUSTER_PORTS[i]}" "$LAST_PID" "redis-server (cluster node $i)"
+    CLUSTER_PIDS+=("$LAST_PID")
+    nodes+=("127.0.0.1:${CLUSTER_PORTS[i]}")
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes \
+    >"$d/create.log" 2>&1 || die "redis-cli --cluster create failed (see $d/create.log)"
+  for i in $(seq 1 100); do
+    if ! redis-cli -p "${CLUSTER_PORTS[0]}" cluster info | grep -q 'cluster_state:ok' ||
+       ! redis-cli -p "${CLUSTER_PORTS[2]}" cluster info | grep -q 'cluster_state:ok'; then
+      [ "$i" -lt 100 ] || die "the Redis Cluster is not ok after 10 s"
+      sleep 0.1
+      continue
+    fi
+    break
+  done
+  render "$BENCH_SRC/conf/idemgate-cluster.yaml.in" "$d/idemgate.yaml" \
+    LISTEN_PORT="$CLUSTER_IDEMGATE_PORT" THREADS="$threads" UPSTREAM_PORT="$UPSTREAM_PORT" \
+    CLUSTER_NODES="$(IFS=,; echo "${nodes[*]}")" ADMIN_PORT="$CLUSTER_ADMIN_PORT"
+  spawn idemgate_cluster "$d/idemgate.log" "${pin[@]}" "$IDEMGATE" --config "$d/idemgate.yaml"
+  CLUSTER_IDEMGATE_PID=$LAST_PID
+  wait_port "$CLUSTER_IDEMGATE_PORT" "$LAST_PID" "idemgate (cluster mode)"
+  log "$mode: redis cluster :${CLUSTER_PORTS[*]}, idemgate (cluster) :$CLUSTER_IDEMGATE_PORT"
+}
+
 target_port() {
   case $1 in
     direct) echo "$UPSTREAM_PORT" ;; idemgate) echo "$IDEMGATE_PORT" ;;
+    idemgate_cluster) echo "$CLUSTER_IDEMGATE_PORT" ;;
     peer_a) echo "$PEER_A_PORT" ;; peer_b) echo "$PEER_B_PORT" ;;
   esac
+}
+
+# flush_redis: every record of the previous case gone (standalone and cluster nodes).
+flush_redis() {
+  local p
+  for p in "$REDIS_PORT" "${CLUSTER_PORTS[@]}"; do redis-cli -p "$p" flushall >/dev/null; done
 }
 
 # wrk_load PIN_MODE CONNS DURATION SCRIPT URL ARGS...: wrk's output on stdout.
@@ -143,7 +197,7 @@ run_case() {
   local duration=$DURATION
   [ "$conns" -ge 2 ] || duration=$DURATION_C1
   rm -rf "$tmp" && mkdir -p "$tmp"
-  redis-cli -p "$REDIS_PORT" flushall >/dev/null
+  flush_redis
   if [ "$load" = replay ]; then seed_replay "$url" "rp-$nonce"; fi
   snapshot "$tmp/before"
   wrk_load "$mode" "$conns" "$duration" "$load" "$url" "$nonce" >"$tmp/wrk.txt" 2>&1
@@ -155,7 +209,9 @@ run_case() {
 warm_up() {
   local mode=$1 item
   log "$mode: warm-up"
-  for item in idemgate:new_key peer_a:new_key peer_b:new_key idemgate:passthrough; do
+  local items="idemgate:new_key peer_a:new_key peer_b:new_key idemgate:passthrough"
+  if [ -n "${CLUSTER_IDEMGATE_PID:-}" ]; then items="$items idemgate_cluster:new_key"; fi
+  for item in $items; do
     wrk_load "$mode" 64 2s "${item#*:}" "http://127.0.0.1:$(target_port "${item%%:*}")/v1/events" \
       "warm-$RANDOM" >/dev/null 2>&1
   done
@@ -166,9 +222,15 @@ run_mode() {
   start_servers "$mode"
   warm_up "$mode"
   if [ "$mode" = unpinned ]; then
+    local cluster_check=()
+    if [ -n "${CLUSTER_IDEMGATE_PID:-}" ]; then
+      cluster_check=(--target "idemgate_cluster=http://127.0.0.1:$CLUSTER_IDEMGATE_PORT/v1/events"
+        --redis-ports "idemgate_cluster=$(IFS=,; echo "${CLUSTER_PORTS[*]}")")
+    fi
     python3 "$BENCH_SRC/redis_check.py" --redis-port "$REDIS_PORT" --body "$BODY_FILE" \
       --target "idemgate=http://127.0.0.1:$IDEMGATE_PORT/v1/events" \
-      --target "peer_b=http://127.0.0.1:$PEER_B_PORT/v1/events" >"$OUT/redis_check.json"
+      --target "peer_b=http://127.0.0.1:$PEER_B_PORT/v1/events" "${cluster_check[@]}" \
+      >"$OUT/redis_check.json"
   fi
   for round in $(seq 1 "$RUNS"); do
     for conns in $CONNS; do
@@ -190,7 +252,7 @@ upstream_requests() {
 # through it at 64 connections; wrk is stopped (SIGINT, by pid) once the count is reached.
 rss_run() {
   local url="http://127.0.0.1:$IDEMGATE_PORT/v1/events" base n rss wrk_pid
-  redis-cli -p "$REDIS_PORT" flushall >/dev/null
+  flush_redis
   log "RSS run: $RSS_REQUESTS new-key requests through idemgate"
   base=$(upstream_requests)
   echo "0 $(rss_kib "$IDEMGATE_PID")" >"$OUT/rss_samples.txt"
@@ -280,7 +342,9 @@ Peer A    http://127.0.0.1:$PEER_A_PORT/
 idemgate  http://127.0.0.1:$IDEMGATE_PORT/  pid $IDEMGATE_PID, admin http://127.0.0.1:$ADMIN_PORT/metrics
 Peer B    http://127.0.0.1:$PEER_B_PORT/  pid $PEER_B_PID
 redis     127.0.0.1:$REDIS_PORT
-wrk scripts: $BENCH_SRC/wrk; Ctrl-C stops everything.
+${CLUSTER_IDEMGATE_PID:+idemgate (cluster mode) http://127.0.0.1:$CLUSTER_IDEMGATE_PORT/  pid $CLUSTER_IDEMGATE_PID, admin http://127.0.0.1:$CLUSTER_ADMIN_PORT/metrics
+redis cluster 127.0.0.1:${CLUSTER_PORTS[*]}
+}wrk scripts: $BENCH_SRC/wrk; Ctrl-C stops everything.
 EOF
   while true; do sleep 1; done
 }

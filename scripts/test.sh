@@ -31,15 +31,18 @@ find src include tests bench -name '*.cpp' -o -name '*.hpp' | sort | xargs clang
 phase "Release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DIDEMGATE_WERROR=ON
 if [ "$sanitize" = 1 ]; then
-  cmake --build build -j"$jobs" --target idemgate demo-upstream integration_tests fuzz_replay
+  cmake --build build -j"$jobs" --target idemgate demo-upstream integration_tests cluster_tests \
+    sentinel_tests fuzz_replay
   # clang-tidy (scripts/tidy.sh) runs niced beside the integration tests, which mostly wait
   # on sockets and timers: its ~9 CPU-minutes then cost the run little wall time.
-  phase "integration tests and fuzz corpora, Release gateway (+ clang-tidy beside them)"
+  phase "integration, cluster tests and fuzz corpora, Release gateway (+ clang-tidy beside them)"
   nice -n 15 scripts/tidy.sh build > build/tidy.out 2>&1 &
   tidy_pid=$!
   # The fuzz corpora (label fuzz, also unit; seconds) replay in both builds: the parsers
   # ship optimised, and the sanitized build does not show what -O2 makes of them.
-  run_ctest build -L 'integration|fuzz'
+  # cluster and sentinel: the gateway on a real Redis Cluster (tests/cluster, one CTest case)
+  # and on a real Sentinel set (tests/sentinel).
+  run_ctest build -L 'integration|cluster|sentinel|fuzz'
   phase "waiting for clang-tidy"
   if ! wait "$tidy_pid"; then cat build/tidy.out >&2; exit 1; fi
   tail -1 build/tidy.out
@@ -69,7 +72,7 @@ status=0
 phase "unit and store tests, sanitized"
 run_ctest build-asan || status=1
 phase "integration tests, sanitized gateway"
-IDEMGATE_TEST_BINARY=$root/build-asan/idemgate run_ctest build -L integration || status=1
+IDEMGATE_TEST_BINARY=$root/build-asan/idemgate run_ctest build -L 'integration|cluster|sentinel' || status=1
 if compgen -G "$reports/*" >/dev/null; then
   echo "sanitizer reports:" >&2
   cat "$reports"/* >&2

@@ -346,6 +346,17 @@ std::vector<problem> warnings(config const& cfg) {
                          "SHA-256 of the bodies, and a low-entropy body (an amount, an id) can be "
                          "recovered from a Redis dump by brute force"});
     }
+    if (redis && cfg.store.redis.mode == redis_mode::cluster &&
+        cfg.store.max_records_per_credential > 0) {
+        found.push_back({{},
+                         0,
+                         0,
+                         "store.max_records_per_credential",
+                         "is not enforced in cluster mode: counting a credential's records "
+                         "atomically would put them all in one slot (one primary for a tenant, and "
+                         "-TRYAGAIN for its new keys while that slot migrates); set it to 0 to "
+                         "silence this, and bound memory with maxmemory (docs/redis.md)"});
+    }
     for (std::size_t n = 0; n < cfg.routes.size(); ++n) {
         auto const& r = cfg.routes[n];
         auto const at = "routes[" + std::to_string(n) + "]";

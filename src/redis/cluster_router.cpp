@@ -68,6 +68,7 @@ void cluster_router::stop() {
     for (auto& [node, pool] : nodes_)
         for (auto const& c : pool.conns) c->stop();
     nodes_.clear();
+    publish();
 }
 
 std::uint64_t cluster_router::redirects(redirect_kind kind) const noexcept {
@@ -96,19 +97,27 @@ std::shared_ptr<connection> cluster_router::connection_to(node_address const& no
     return nullptr;
 }
 
-bool cluster_router::reachable(node_address const& node) const noexcept {
-    auto const it = nodes_.find(node);
-    if (it == nodes_.end()) return false;
-    auto const& conns = it->second.conns;
-    return std::any_of(conns.begin(), conns.end(),
-                       [](auto const& c) { return c->link() != link_state::down; });
+bool cluster_router::ready() const noexcept {
+    std::lock_guard lock(ready_mu_);
+    if (!whole_) return false;
+    return std::all_of(primaries_.begin(), primaries_.end(), [](auto const& conns) {
+        return std::any_of(conns.begin(), conns.end(),
+                           [](auto const& c) { return c->link() != link_state::down; });
+    });
 }
 
-bool cluster_router::ready() const noexcept {
-    if (stopped_ || !map_.covers_all()) return false;
-    for (auto const& range : map_.ranges())
-        if (!reachable(range.primary)) return false;
-    return true;
+void cluster_router::publish() {
+    std::vector<std::vector<std::shared_ptr<connection>>> conns;
+    if (!stopped_) {
+        for (auto const& p : map_.primaries()) {
+            auto const it = nodes_.find(p);
+            conns.push_back(it == nodes_.end() ? std::vector<std::shared_ptr<connection>>{}
+                                               : it->second.conns);
+        }
+    }
+    std::lock_guard lock(ready_mu_);
+    whole_ = !stopped_ && map_.covers_all();
+    primaries_ = std::move(conns);
 }
 
 void cluster_router::adopt(slot_map map) {
@@ -141,6 +150,7 @@ void cluster_router::adopt(slot_map map) {
         it = nodes_.erase(it);
     }
     for (auto const& p : after) (void)connection_to(p);
+    publish();
 }
 
 task<bool> cluster_router::refresh(time_point deadline) {
@@ -267,6 +277,7 @@ task<routed> cluster_router::execute(std::string_view key, std::span<std::string
                 stats_->moved.fetch_add(1);
                 map_ = map_.with_owner(redirect->slot, redirect->target);
                 (void)connection_to(redirect->target);
+                publish();
                 request_refresh(); // one moved slot often means more did
             } else {
                 stats_->ask.fetch_add(1);

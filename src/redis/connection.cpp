@@ -1,5 +1,6 @@
 #include "idemgate/redis/connection.hpp"
 #include "idemgate/log/log.hpp"
+#include "idemgate/util/deadlines.hpp"
 
 #include "idemgate/error.hpp"
 
@@ -38,26 +39,36 @@ void log_spawn_failure(std::exception_ptr const& e) {
 
 } // namespace
 
-struct connection::pending {
-    pending(net::any_io_executor const& ex, command c) : cmd(std::move(c)), timer(ex) {}
-
-    /// Sets the outcome once and wakes the caller; ignored after the caller gave up.
-    void finish(result<reply> r) {
-        if (abandoned || outcome) return;
-        outcome.emplace(std::move(r));
-        timer.cancel();
+/// One caller of execute(): the pipeline settles it, which wakes the caller. The wake is a
+/// timer that never expires on its own: Asio keeps such timers out of its timer heap, so
+/// waiting on one arms no kernel timer.
+class connection::call final : public pipeline::waiter {
+public:
+    call(net::any_io_executor const& ex, pipeline& pipe)
+        : wake(ex, time_point::max()), pipe_(&pipe) {}
+    call(call const&) = delete;
+    call& operator=(call const&) = delete;
+    /// A caller's frame destroyed while waiting (its io_context shut down) must not stay
+    /// known to the pipeline.
+    ~call() {
+        if (!outcome) pipe_->withdraw(*this);
     }
 
-    command cmd;
-    steady_timer timer; // the caller's deadline; cancelled when the outcome is set
-    std::optional<result<reply>> outcome;
-    bool abandoned = false;  // the caller timed out: drop the reply when it comes
-    time_point written_at{}; // when it joined written_ (epoch: not written)
+    void settle(pipeline::outcome r) noexcept override {
+        outcome.emplace(std::move(r));
+        wake.cancel();
+    }
+
+    steady_timer wake; // cancelled when the outcome is set
+    std::optional<pipeline::outcome> outcome;
+
+private:
+    pipeline* pipe_;
 };
 
 connection::connection(net::any_io_executor const& ex, std::shared_ptr<connection_config const> cfg)
     : ex_(ex), cfg_(std::move(cfg)), port_(std::to_string(cfg_->url.port)), resolver_(ex),
-      writer_wake_(ex), backoff_timer_(ex), read_buf_(read_chunk) {}
+      writer_wake_(ex), backoff_timer_(ex), expiry_timer_(ex), read_buf_(read_chunk) {}
 
 void connection::start() {
     if (started_) return;
@@ -74,36 +85,59 @@ void connection::stop() {
     close_stream();
     writer_wake_.cancel();
     backoff_timer_.cancel();
-    fail_all();
+    expiry_timer_.cancel();
+    pipe_.fail_all(unavailable());
 }
 
 task<result<reply>> connection::execute(command cmd, time_point deadline) {
     if (!cmd.valid() || stopped_ || link() == link_state::down) co_return unavailable();
     auto const self = shared_from_this();
-    auto const started = std::chrono::steady_clock::now();
-    auto const p = std::make_shared<pending>(ex_, std::move(cmd));
-    p->timer.expires_at(deadline);
-    queued_.push_back(p);
+    auto const now = std::chrono::steady_clock::now();
+    call c(ex_, pipe_);
+    pipe_.push(std::move(cmd), now, deadline, c);
     writer_wake_.cancel();
-    co_await p->timer.async_wait();
-    // Decide on the outcome, not on the wait's error: a reply may land after the timer fired
-    // but before this coroutine resumed.
-    if (p->outcome) co_return std::move(*p->outcome);
-    p->abandoned = true;
-    std::erase(queued_, p); // never written: it will not be
-    if (p->written_at != time_point{}) give_up_if_silent(deadline - started);
-    co_return unavailable();
+    // Coarse deadlines, like the HTTP sockets': one timer per connection, not one per command,
+    // sees them at most a tick late (an eighth of the shortest timeout, 5-100 ms).
+    tick_ =
+        std::min(tick_, util::deadline_set::tick_for(
+                            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
+    if (!expiring_) {
+        expiring_ = true;
+        net::co_spawn(ex_, expiry_loop(), log_spawn_failure);
+    } else if (deadline < expiry_at_ - tick_) {
+        expiry_timer_.cancel(); // set for later than this deadline allows
+    }
+    co_await c.wake.async_wait();
+    if (!c.outcome) {
+        pipe_.withdraw(c); // the wait was cancelled from outside (e.g. a parallel group)
+        co_return unavailable();
+    }
+    if (!*c.outcome) co_return unavailable();
+    co_return std::move(**c.outcome);
 }
 
-void connection::give_up_if_silent(std::chrono::steady_clock::duration timeout) {
+task<void> connection::expiry_loop() {
+    auto const self = shared_from_this();
+    while (!stopped_) {
+        auto const now = std::chrono::steady_clock::now();
+        expire(now);
+        // Deadlines less than a tick apart are seen together.
+        auto const next = pipe_.next_deadline();
+        expiry_at_ = next == time_point::max() ? next : std::max(next, now + tick_);
+        expiry_timer_.expires_at(expiry_at_);
+        co_await expiry_timer_.async_wait(); // cancelled by an earlier deadline, or stop()
+    }
+    expiring_ = false;
+}
+
+void connection::expire(time_point now) {
     // A peer gone without a reset (host lost, a firewall or a stale NAT entry dropping the
     // packets) leaves the socket open for TCP's whole retransmission timeout, ~15 minutes, and
     // every call on it would time out meanwhile. A late reply is fine (it is read and
-    // dropped), but when the oldest unanswered command has waited two command timeouts the
-    // connection is made again; its unanswered commands fail and are never resent.
-    if (!session_open_ || written_.empty()) return;
-    if (std::chrono::steady_clock::now() - written_.front()->written_at < 2 * timeout) return;
-    close_session(make_error_code(boost::system::errc::timed_out));
+    // dropped), but when the pipeline calls the peer silent the connection is made again; its
+    // unanswered commands fail and are never resent.
+    if (pipe_.expire(now).peer_silent)
+        close_session(make_error_code(boost::system::errc::timed_out));
 }
 
 task<void> connection::run() {
@@ -123,7 +157,7 @@ task<void> connection::run() {
         } else {
             link_.store(link_state::down, std::memory_order_relaxed);
             close_stream(); // e.g. AUTH refused: do not hold the socket through the backoff
-            fail_all();
+            pipe_.fail_all(unavailable());
             if (!warned_) {
                 log::warn("redis cannot connect; retrying in the background",
                           {{"endpoint", endpoint_of(cfg_->url)}, {"error", ec.message()}});
@@ -142,7 +176,7 @@ task<error_code> connection::open() {
     close_stream();
     tls_.reset();
     tcp_.reset();
-    parser_.reset();
+    pipe_.reset_stream();
     auto [rec, endpoints] = co_await resolver_.async_resolve(cfg_->url.host, port_, use_nothrow);
     if (rec || stopped_) co_return rec ? rec : unavailable();
     if (cfg_->url.tls) {
@@ -199,17 +233,8 @@ void connection::close_session(error_code ec) {
     }
     close_stream();
     writer_wake_.cancel();
-    fail_all();
-}
-
-void connection::fail_all() {
     // Written but unanswered: the command may have run, so it fails and is never resent.
-    auto written = std::move(written_);
-    auto queued = std::move(queued_);
-    written_.clear();
-    queued_.clear();
-    for (auto const& p : written) p->finish(unavailable());
-    for (auto const& p : queued) p->finish(unavailable());
+    pipe_.fail_all(unavailable());
 }
 
 task<void> connection::read_loop() {
@@ -220,45 +245,26 @@ task<void> connection::read_loop() {
             close_session(ec);
             co_return;
         }
-        if (!deliver(n)) {
+        if (!pipe_.consume(std::string_view(read_buf_.data(), n))) {
             log::error("redis protocol error",
-                       {{"endpoint", endpoint_of(cfg_->url)}, {"error", parser_.error()}});
+                       {{"endpoint", endpoint_of(cfg_->url)}, {"error", pipe_.error()}});
             close_session(protocol_error());
             co_return;
         }
     }
 }
 
-bool connection::deliver(std::size_t n) {
-    if (!parser_.feed(std::string_view(read_buf_.data(), n))) return false;
-    while (auto r = parser_.next()) {
-        if (written_.empty()) return false; // a reply no command asked for: out of sync
-        auto const p = std::move(written_.front());
-        written_.pop_front();
-        p->finish(std::move(*r)); // dropped when its caller already timed out
-    }
-    return !parser_.failed();
-}
-
 task<void> connection::write_loop() {
     while (session_open_) {
-        if (queued_.empty()) {
+        if (!pipe_.has_queued()) {
             writer_wake_.expires_at(time_point::max());
             co_await writer_wake_.async_wait(); // cancelled by execute(), stop() or a drop
             continue;
         }
-        // Coalesce every queued command into one write (pipelining); they join the reply
-        // queue before the write so no reply can arrive ahead of its request.
-        write_buf_.clear();
-        auto const now = std::chrono::steady_clock::now();
-        for (auto& p : queued_) {
-            write_buf_.append(p->cmd.bytes());
-            p->cmd = command{};
-            p->written_at = now;
-            written_.push_back(std::move(p));
-        }
-        queued_.clear();
-        auto [ec, n] = co_await write_all(write_buf_);
+        // Every queued command in one write (pipelining).
+        auto const bytes = pipe_.next_write(std::chrono::steady_clock::now());
+        if (bytes.empty()) continue; // all of them were overdue
+        auto [ec, n] = co_await write_all(bytes);
         if (ec) {
             close_session(ec);
             co_return;

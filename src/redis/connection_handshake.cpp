@@ -23,11 +23,13 @@ task<error_code> connection::handshake() {
         cmds.push_back(command{"CONFIG", "GET", "appendonly"});
     }
     if (cmds.empty()) co_return error_code{};
-    write_buf_.clear();
-    for (auto const& c : cmds) write_buf_.append(c.bytes());
-    auto [wec, n] = co_await write_all(write_buf_);
+    std::string bytes;
+    for (auto const& c : cmds) bytes.append(c.bytes());
+    auto [wec, n] = co_await write_all(bytes);
     result<std::vector<reply>> replies = wec;
-    if (!wec) replies = co_await read_replies(cmds.size());
+    // A parser of its own: the pipeline's starts with the first command's reply.
+    reply_parser parser;
+    if (!wec) replies = co_await read_replies(parser, cmds.size());
     if (!replies) {
         if (check) cfg_->config_check_pending->store(true); // let the next connection check
         co_return replies.error();
@@ -53,17 +55,17 @@ task<error_code> connection::handshake() {
     co_return error_code{};
 }
 
-task<result<std::vector<reply>>> connection::read_replies(std::size_t n) {
+task<result<std::vector<reply>>> connection::read_replies(reply_parser& parser, std::size_t n) {
     std::vector<reply> out;
     while (out.size() < n) {
-        if (auto r = parser_.next()) {
+        if (auto r = parser.next()) {
             out.push_back(std::move(*r));
             continue;
         }
-        if (parser_.failed()) co_return make_error_code(boost::system::errc::protocol_error);
+        if (parser.failed()) co_return make_error_code(boost::system::errc::protocol_error);
         auto [ec, got] = co_await read_some();
         if (ec) co_return ec;
-        parser_.feed(std::string_view(read_buf_.data(), got));
+        parser.feed(std::string_view(read_buf_.data(), got));
     }
     co_return out;
 }

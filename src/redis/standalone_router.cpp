@@ -8,7 +8,7 @@
 namespace idemgate::redis {
 
 standalone_router::standalone_router(net::any_io_executor const& ex,
-                                     std::shared_ptr<connection_config const> cfg,
+                                     std::shared_ptr<connection_config const> const& cfg,
                                      std::uint32_t pool_size) {
     auto const n = std::max<std::uint32_t>(pool_size, 1);
     conns_.reserve(n);
@@ -52,9 +52,9 @@ std::shared_ptr<connection> standalone_router::pick() {
 }
 
 std::shared_ptr<router> make_standalone_router(net::any_io_executor const& ex,
-                                               std::shared_ptr<connection_config const> cfg,
+                                               std::shared_ptr<connection_config const> const& cfg,
                                                std::uint32_t pool_size) {
-    return std::make_shared<standalone_router>(ex, std::move(cfg), pool_size);
+    return std::make_shared<standalone_router>(ex, cfg, pool_size);
 }
 
 } // namespace idemgate::redis

@@ -3,6 +3,7 @@
 #include "idemgate/error.hpp"
 #include "idemgate/redis/cluster_router.hpp"
 #include "idemgate/redis/router.hpp"
+#include "idemgate/redis/sentinel_router.hpp"
 #include "idemgate/store/owner_token.hpp"
 #include "idemgate/store/record_codec.hpp"
 #include "idemgate/store/sealer.hpp"
@@ -139,12 +140,24 @@ std::shared_ptr<redis::router> make_router(net::any_io_executor const& ex,
         return std::make_shared<redis::cluster_router>(ex, std::move(conn), std::move(seeds),
                                                        cfg.pool_size, std::move(stats));
     }
-    case config::redis_mode::sentinel:
-        throw std::invalid_argument("store.redis.mode: sentinel is not available yet");
+    case config::redis_mode::sentinel: {
+        redis::sentinel_config sc;
+        for (auto const& n : cfg.nodes) {
+            auto a = redis::parse_node_address(n);
+            if (!a) throw std::invalid_argument("store.redis.nodes: not host:port: " + n);
+            sc.sentinels.push_back(std::move(*a));
+        }
+        sc.master_name = cfg.sentinel_master;
+        sc.password = cfg.sentinel_password;
+        sc.connect_timeout = cfg.connect_timeout;
+        sc.tls = conn->url.tls ? conn->tls : nullptr; // rediss://: the sentinels speak TLS too
+        return std::make_shared<redis::sentinel_router>(ex, std::move(conn), std::move(sc),
+                                                        cfg.pool_size, std::move(stats));
+    }
     case config::redis_mode::standalone:
         break;
     }
-    return redis::make_standalone_router(ex, std::move(conn), cfg.pool_size);
+    return redis::make_standalone_router(ex, conn, cfg.pool_size);
 }
 
 } // namespace
@@ -173,14 +186,12 @@ store_state redis_store::state() const noexcept {
 }
 
 std::string redis_store::key_of(scope_key const& key) const {
-    if (cluster_ && bound_.max_records != 0 && !key.credential.empty())
-        return key_prefix_ + "{c:" + key.credential + "}" + key.hash;
     return key_prefix_ + "{" + key.hash + "}";
 }
 
 std::string redis_store::credential_key_of(scope_key const& key) const {
-    if (key.credential.empty() || bound_.max_records == 0) return {};
-    if (cluster_) return key_prefix_ + "{c:" + key.credential + "}cred";
+    // Not in a cluster: the set would have to share each record's slot (config warnings).
+    if (cluster_ || key.credential.empty() || bound_.max_records == 0) return {};
     return key_prefix_ + "cred:" + key.credential;
 }
 

@@ -42,6 +42,13 @@ redis_server::redis_server(tls_only, std::vector<std::string> extra_args)
     start_on_free_port();
 }
 
+redis_server::redis_server(config_text config, std::vector<std::string> extra_args)
+    : extra_args_(std::move(extra_args)), has_config_(true) {
+    make_dir();
+    std::ofstream(dir_ / "redis.conf") << config.text;
+    start_on_free_port();
+}
+
 void redis_server::make_dir() {
     std::string templ = (std::filesystem::temp_directory_path() / "idemgate-redis-XXXXXX").string();
     if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("redis_server: mkdtemp");
@@ -94,6 +101,8 @@ void redis_server::spawn() {
         "--appendonly", "no", "--enable-debug-command", "yes", "--dir", dir_.string(),
         "--logfile", (dir_ / "redis.log").string()};
     // clang-format on
+    // redis-server takes a config file only as its first argument.
+    if (has_config_) args.insert(args.begin() + 1, (dir_ / "redis.conf").string());
     if (tls_) {
         auto const cert = ca_file().string();
         auto const key = (dir_ / "key.pem").string();
@@ -129,6 +138,14 @@ void redis_server::stop() {
     ::kill(pid_, SIGTERM);
     reap_within(pid_, 5s);
     pid_ = -1;
+}
+
+void redis_server::kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    reap_within(pid_, 5s);
+    pid_ = -1;
+    paused_ = false;
 }
 
 void redis_server::pause() {

@@ -25,21 +25,42 @@ public:
     /// IP:127.0.0.1 made by the openssl tool in the temp dir. command() cannot reach it.
     struct tls_only {};
     explicit redis_server(tls_only, std::vector<std::string> extra_args = {});
+    /// A config file, written to the temp dir and given first on the command line (the other
+    /// arguments override it): for a sentinel, which needs a file it can rewrite.
+    struct config_text {
+        std::string text;
+    };
+    explicit redis_server(config_text config, std::vector<std::string> extra_args = {});
     ~redis_server();
     redis_server(redis_server const&) = delete;
     redis_server& operator=(redis_server const&) = delete;
 
     /// SIGTERM (after SIGCONT when paused), waits for the exit (SIGKILL after 5 s). Idempotent.
     void stop();
+    /// SIGKILL and reap: a crash, with no chance to close connections or hand anything over.
+    /// Idempotent; start() brings it back on the same port.
+    void kill();
+    bool running() const noexcept { return pid_ > 0; }
     /// Starts again on the same port (same data dir). Throws like the constructor.
     void start();
+    /// Replaces the arguments given after the defaults, from the next start() on.
+    void set_extra_args(std::vector<std::string> extra_args) {
+        extra_args_ = std::move(extra_args);
+    }
     /// SIGSTOP / SIGCONT: the socket stays open but nothing is answered while paused.
     void pause();
     void resume();
+    /// SIGKILL (a crash: nothing flushed, no goodbye to peers) and reap. Idempotent; start()
+    /// brings it back on the same port and data dir.
+    void kill();
+    /// True between a successful start() and stop()/kill().
+    bool running() const noexcept { return pid_ > 0; }
 
     std::uint16_t port() const noexcept { return port_; }
     /// `redis://127.0.0.1:<port>/<db>` (no credentials).
     std::string url(std::uint32_t db = 0) const;
+    /// Where the server logs (for the message of a failing test).
+    std::filesystem::path log_file() const { return dir_ / "redis.log"; }
     /// The self-signed certificate of a tls_only server (its own CA).
     std::filesystem::path ca_file() const { return dir_ / "cert.pem"; }
 
@@ -48,6 +69,9 @@ public:
     /// Runs one command on a fresh blocking connection (SELECT `db` first when not 0) and
     /// returns its reply; throws std::runtime_error on I/O failure or after 2 s.
     redis::reply command(std::vector<std::string> const& args, std::uint32_t db = 0) const;
+    /// Runs `cmds` pipelined on one fresh connection (so that WAIT sees the writes before
+    /// it) and returns every reply; throws like command().
+    std::vector<redis::reply> pipeline(std::vector<std::vector<std::string>> const& cmds) const;
     /// `field` of an INFO section line `field:value` (e.g. "used_memory"), or "".
     std::string info_field(std::string const& section, std::string const& field) const;
 
@@ -65,6 +89,7 @@ private:
     pid_t pid_ = -1;
     bool paused_ = false;
     bool tls_ = false;
+    bool has_config_ = false;
     std::string user_;
     std::string password_;
 };

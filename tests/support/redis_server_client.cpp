@@ -131,6 +131,13 @@ redis::reply redis_server::command(std::vector<std::string> const& args, std::ui
     return std::move(replies.back());
 }
 
+std::vector<redis::reply>
+redis_server::pipeline(std::vector<std::vector<std::string>> const& cmds) const {
+    if (!password_.empty() || tls_)
+        throw std::runtime_error("redis_server: pipeline needs no AUTH");
+    return round_trip(port_, cmds);
+}
+
 std::string redis_server::info_field(std::string const& section, std::string const& field) const {
     auto const text = command({"INFO", section}).str;
     std::istringstream in(text);

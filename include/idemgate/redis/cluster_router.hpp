@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,8 @@ public:
                          time_point deadline) override;
 
     /// The map covers all 16384 slots and every primary has a connection up (or making its
-    /// first attempt).
+    /// first attempt). Thread-safe (the admin thread asks): it reads a snapshot the io thread
+    /// publishes with each map, and the connections' atomic link states.
     bool ready() const noexcept override;
 
     /// Asks the known primaries, then the seeds, for CLUSTER SLOTS until one answers with a
@@ -73,7 +75,8 @@ private:
     /// A usable connection to `node` (made on first use), or nullptr when all of its
     /// connections are down (nothing can be sent there now).
     std::shared_ptr<connection> connection_to(node_address const& node);
-    bool reachable(node_address const& node) const noexcept;
+    /// Publishes what ready() reads: whether the map is whole, each primary's connections.
+    void publish();
     void request_refresh();
     task<bool> ask_for_map(time_point deadline);
     task<void> refresh_loop();
@@ -92,6 +95,10 @@ private:
     bool refreshing_ = false;
     bool started_ = false;
     bool stopped_ = false;
+
+    mutable std::mutex ready_mu_; // guards the two below, written on the io thread only
+    bool whole_ = false;
+    std::vector<std::vector<std::shared_ptr<connection>>> primaries_;
 };
 
 } // namespace idemgate::redis

@@ -1,7 +1,9 @@
 #pragma once
-// One pipelined Redis connection on Asio: a writer that coalesces queued commands into one
-// write, a reader that matches replies FIFO, and a background reconnect loop with backoff.
+// One pipelined Redis connection on Asio: the I/O around a redis::pipeline (which holds the
+// commands and matches the replies): a writer that sends what is queued in one write, a reader
+// that feeds the replies in, and a background reconnect loop with backoff.
 #include "idemgate/net.hpp"
+#include "idemgate/redis/pipeline.hpp"
 #include "idemgate/redis/redis_url.hpp"
 #include "idemgate/redis/resp.hpp"
 
@@ -11,7 +13,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,35 +60,35 @@ public:
 
     /// Sends `cmd` and returns its reply (an error reply is a value, not a failure), or
     /// errc::store_unavailable: at once when the link is down, when the connection drops before
-    /// the reply (the command may have run: it is never resent), or at `deadline`. A reply
-    /// arriving after the deadline is consumed and dropped, so FIFO order holds. When a
-    /// command times out while the oldest unanswered one has waited twice as long as its
-    /// caller did, the connection is closed and made again (a peer gone without a reset).
+    /// the reply (the command may have run: it is never resent), or at `deadline`, seen up to
+    /// a tick late (an eighth of the shortest timeout the connection was given, 5-100 ms); a
+    /// command still unwritten then is never written. A reply arriving after the deadline is
+    /// consumed and dropped, so FIFO order holds. When a command times out while the oldest
+    /// unanswered one has waited twice as long as its caller did, the connection is closed and
+    /// made again (a peer gone without a reset).
     task<result<reply>> execute(command cmd, time_point deadline);
 
     /// Socket writes of commands since start: one write carries every command queued meanwhile.
     std::uint64_t write_count() const noexcept { return writes_; }
 
 private:
-    struct pending;
-    using pending_ptr = std::shared_ptr<pending>;
+    class call;
 
     task<void> run();
     task<error_code> open();
     task<error_code> handshake();
     void prepare_tls();
-    task<result<std::vector<reply>>> read_replies(std::size_t n);
+    task<result<std::vector<reply>>> read_replies(reply_parser& parser, std::size_t n);
     task<void> read_loop();
     task<void> write_loop();
     task<std::tuple<error_code, std::size_t>> write_all(std::string_view bytes);
     task<std::tuple<error_code, std::size_t>> read_some();
-    bool deliver(std::size_t n);
-    /// After a written command timed out: reconnects when the oldest unanswered one has waited
-    /// two of `timeout` (a peer gone without a reset).
-    void give_up_if_silent(std::chrono::steady_clock::duration timeout);
+    /// Abandons the commands whose deadline passed; reconnects when the peer looks gone.
+    void expire(time_point now);
+    /// One timer for every command's deadline (see execute()).
+    task<void> expiry_loop();
     void close_session(error_code ec);
     void close_stream() noexcept;
-    void fail_all();
     beast::tcp_stream& lowest();
 
     net::any_io_executor ex_;
@@ -98,10 +99,11 @@ private:
     std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
     steady_timer writer_wake_;
     steady_timer backoff_timer_;
-    reply_parser parser_;
-    std::deque<pending_ptr> queued_;  // not written yet: dropped on timeout
-    std::deque<pending_ptr> written_; // written, waiting for their replies in order
-    std::string write_buf_;
+    steady_timer expiry_timer_;
+    time_point expiry_at_ = time_point::max(); // when expiry_timer_ wakes the loop
+    std::chrono::milliseconds tick_{100};      // how late a deadline may be seen, at most
+    bool expiring_ = false;                    // expiry_loop() runs
+    pipeline pipe_;
     std::vector<char> read_buf_;
     std::atomic<link_state> link_{link_state::connecting};
     bool started_ = false;

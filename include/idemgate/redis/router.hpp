@@ -63,7 +63,7 @@ public:
 
 /// `pool_size` pipelined connections to `cfg->url`, used round-robin.
 std::shared_ptr<router> make_standalone_router(net::any_io_executor const& ex,
-                                               std::shared_ptr<connection_config const> cfg,
+                                               std::shared_ptr<connection_config const> const& cfg,
                                                std::uint32_t pool_size);
 
 } // namespace idemgate::redis

@@ -10,8 +10,8 @@ namespace idemgate::redis {
 /// `pool_size` pipelined connections to one server, used round-robin.
 class standalone_router final : public router {
 public:
-    standalone_router(net::any_io_executor const& ex, std::shared_ptr<connection_config const> cfg,
-                      std::uint32_t pool_size);
+    standalone_router(net::any_io_executor const& ex,
+                      std::shared_ptr<connection_config const> const& cfg, std::uint32_t pool_size);
     ~standalone_router() override;
     standalone_router(standalone_router const&) = delete;
     standalone_router& operator=(standalone_router const&) = delete;

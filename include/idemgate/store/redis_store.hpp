@@ -61,12 +61,11 @@ public:
     store_state state() const noexcept override;
 
     /// The Redis key of a scope: key_prefix + "{" + hash + "}" (the hash tag keeps a record
-    /// in one cluster slot). In cluster mode with a credential bound, key_prefix + "{c:" +
-    /// credential + "}" + hash instead: a record and its credential's set must share a slot.
+    /// in one cluster slot, and spreads records over the cluster by scope).
     std::string key_of(scope_key const& key) const;
-    /// The sorted set counting a credential's records: key_prefix + "cred:" + credential
-    /// (cluster: key_prefix + "{c:" + credential + "}cred"); "" when the scope is not bounded
-    /// (no credential or no bound).
+    /// The sorted set counting a credential's records: key_prefix + "cred:" + credential; ""
+    /// when the scope is not bounded (no credential, no bound, or cluster mode, where a
+    /// script's keys must share one slot).
     std::string credential_key_of(scope_key const& key) const;
     /// Where commands go (tests: its connections, its map).
     redis::router& router() const noexcept { return *router_; }

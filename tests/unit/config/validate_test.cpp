@@ -410,6 +410,22 @@ TEST(warnings, name_a_ttl_shorter_than_the_upstream_timeout_and_nothing_by_defau
         << found[0].message;
 }
 
+TEST(warnings, say_the_credential_bound_is_not_enforced_in_cluster_mode) {
+    config cfg;
+    cfg.store.backend = store_backend::redis;
+    cfg.idempotency.scope_secret = "s";
+    cfg.store.redis.mode = redis_mode::cluster;
+    cfg.store.redis.nodes = {"h:7000"};
+    auto const found = warnings(cfg);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].key_path, "store.max_records_per_credential");
+    cfg.store.max_records_per_credential = 0;
+    EXPECT_TRUE(warnings(cfg).empty());
+    cfg.store.max_records_per_credential = 10;
+    cfg.store.redis.mode = redis_mode::standalone;
+    EXPECT_TRUE(warnings(cfg).empty());
+}
+
 TEST(warnings, name_a_short_route_ttl_and_the_overrides_of_a_disabled_route) {
     config cfg;
     cfg.idempotency.lock_ttl = 1s;

@@ -177,6 +177,30 @@ TEST_F(connection_test, a_paused_server_times_calls_out_and_works_again_when_res
     EXPECT_EQ(after->str, "back");
 }
 
+TEST_F(connection_test, a_short_deadline_behind_a_long_one_is_kept_to_within_a_tick) {
+    // One timer serves every deadline of the connection: set for the long call, it must be
+    // brought forward for the short one.
+    redis_server server;
+    auto const c = open(server.url());
+    ASSERT_TRUE(run(c, {"PING"}));
+    server.pause();
+    std::optional<result<reply>> patient;
+    net::co_spawn(ioc_, call(c, {"ECHO", "patient"}, 4s),
+                  [&](std::exception_ptr, result<reply> r) { patient = std::move(r); });
+    auto const t0 = steady::now();
+    auto const hurried = run(c, {"ECHO", "hurried"}, 200ms);
+    auto const waited = steady::now() - t0;
+    server.resume();
+    ASSERT_FALSE(hurried);
+    EXPECT_EQ(hurried.error(), errc::store_unavailable);
+    EXPECT_GE(waited, 190ms);
+    EXPECT_LT(waited, 450ms);
+    ASSERT_TRUE(run_until([&] { return patient.has_value(); }));
+    ASSERT_TRUE(*patient) << patient->error().message();
+    EXPECT_EQ((*patient)->str, "patient");
+    EXPECT_EQ(c->link(), link_state::up);
+}
+
 TEST_F(connection_test, a_server_that_is_down_at_start_fails_fast_then_is_connected_later) {
     redis_server server;
     server.stop();
