@@ -221,7 +221,72 @@ TEST_P(routes, a_route_stores_a_status_the_global_policy_would_not) {
     EXPECT_EQ(upstream_.calls(), 3U);
 }
 
+TEST_P(routes, a_route_fingerprints_canonical_json_while_the_global_policy_hashes_the_bytes) {
+    start_gateway(
+        gateway_config{}.set("routes", "[{match: /v1/json, fingerprint: canonical_json}]"));
+    std::string const body = R"({"a":1,"b":2})";
+    std::string const reordered = "{\"b\": 2, \"a\": 1}";
+    auto const first = send(keyed("POST", "/v1/json", "fp-r", body));
+    expect_replay_of(first, send(keyed("POST", "/v1/json", "fp-r", reordered)));
+    EXPECT_EQ(send(protected_post("fp-g", body)).status, 201U);
+    expect_error(send(protected_post("fp-g", reordered)), 409, "idempotency_key_in_use");
+    EXPECT_EQ(upstream_.calls(), 2U);
+}
+
+TEST_P(routes, a_route_max_stored_body_keeps_only_the_head_of_its_large_responses) {
+    std::string const big(4096, 'z');
+    upstream_.set_handler([big](recorded_request const&, std::size_t n) {
+        auto reply = upstream_stub::default_reply(n);
+        reply.body = big;
+        return reply;
+    });
+    start_gateway(gateway_config{}.set("routes", "[{match: /v1/exports, max_stored_body: 1KiB}]"));
+    EXPECT_EQ(send(keyed("POST", "/v1/exports", "sb-r")).body, big);
+    auto const replay = send(keyed("POST", "/v1/exports", "sb-r"));
+    EXPECT_EQ(replay.header(replay_header), "true");
+    EXPECT_TRUE(replay.body.empty()) << replay.body.size() << " bytes";
+    EXPECT_EQ(replay.header("Idempotency-Replay-Body-Omitted"), "true");
+    EXPECT_EQ(send(protected_post("sb-g")).body, big); // global 4MiB: stored whole
+    auto const global = send(protected_post("sb-g"));
+    EXPECT_EQ(global.header(replay_header), "true");
+    EXPECT_EQ(global.body, big);
+    EXPECT_EQ(upstream_.calls(), 2U);
+}
+
 INSTANTIATE_TEST_SUITE_P(stores, routes, ::testing::ValuesIn(store_kinds()), store_name);
+
+/// --check-config on `yaml`: exit 2 and a line holding each of `parts`.
+void expect_check_refused(std::string const& yaml, std::vector<std::string> const& parts) {
+    temp_config_file const file(yaml);
+    auto const r = run_cli({"--check-config", file.path.string()});
+    EXPECT_EQ(r.exit_code, 2) << yaml << r.out << r.err;
+    for (auto const& part : parts)
+        EXPECT_NE(r.err.find(part), std::string::npos) << part << " not in:\n" << r.err;
+}
+
+TEST(routes_config, check_config_refuses_duplicates_relative_matches_global_keys_and_bounds) {
+    expect_check_refused("routes:\n  - match: /v1/payments\n  - match: /v1/payments/\n",
+                         {"routes[1].match", "duplicate match"});
+    expect_check_refused("routes:\n  - match: v1/payments\n", {"routes[0].match", "start with /"});
+    expect_check_refused("routes:\n  - match: /a\n    key_header: X-Key\n",
+                         {"routes[0].key_header", "global-only"});
+    expect_check_refused("routes:\n  - match: /a\n    scope: route\n",
+                         {"routes[0].scope", "unknown"});
+    expect_check_refused("routes:\n  - match: /a\n    ttl: 30s\n", {"routes[0].ttl", "lock_ttl"});
+    expect_check_refused("routes:\n  - match: /a\n    wait_timeout: 31d\n",
+                         {"routes[0].wait_timeout", "at most 30d"});
+    std::string many = "routes:\n";
+    for (int i = 0; i <= 1000; ++i) many += "  - match: /r" + std::to_string(i) + "\n";
+    expect_check_refused(many, {"routes", "at most 1000"});
+}
+
+TEST(routes_config, check_config_accepts_routes_and_warns_about_a_disabled_route_with_overrides) {
+    temp_config_file const file("routes:\n  - match: /v1/payments\n    ttl: 72h\n"
+                                "  - match: /v1/uploads\n    enabled: false\n    ttl: 1h\n");
+    auto const r = run_cli({"--check-config", file.path.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.err.find("warning: routes[1].enabled"), std::string::npos) << r.err;
+}
 
 } // namespace
 } // namespace idemgate::test
