@@ -37,10 +37,6 @@ public:
 
     /// SIGTERM (after SIGCONT when paused), waits for the exit (SIGKILL after 5 s). Idempotent.
     void stop();
-    /// SIGKILL and reap: a crash, with no chance to close connections or hand anything over.
-    /// Idempotent; start() brings it back on the same port.
-    void kill();
-    bool running() const noexcept { return pid_ > 0; }
     /// Starts again on the same port (same data dir). Throws like the constructor.
     void start();
     /// Replaces the arguments given after the defaults, from the next start() on.
