@@ -121,19 +121,11 @@ void cluster_router::publish() {
 }
 
 void cluster_router::adopt(slot_map map) {
-    auto const before = map_.primaries();
     auto after = map.primaries();
-    // A primary that was not one before, while the old map knew the cluster: a failover (or
-    // a node added); either way the master of some slots changed.
-    if (!before.empty()) {
-        auto const fresh = std::count_if(after.begin(), after.end(), [&](auto const& n) {
-            return std::find(before.begin(), before.end(), n) == before.end();
-        });
-        if (fresh > 0) {
-            stats_->master_changes.fetch_add(static_cast<std::uint64_t>(fresh));
-            log::info("redis cluster: new primaries in the slot map", {{"new", fresh}});
-        }
-    }
+    // A primary the process had not seen as one: a failover (or a node added); either way
+    // the master of some slots changed.
+    if (auto const fresh = stats_->saw_primaries(after); fresh > 0)
+        log::info("redis cluster: new primaries in the slot map", {{"new", fresh}});
     map_ = std::move(map);
     stats_->nodes.store(static_cast<std::int64_t>(after.size()));
     // Connect to every primary now, so that readiness and the first request do not wait; drop

@@ -93,10 +93,11 @@ std::shared_ptr<connection> sentinel_router::pick() {
 
 void sentinel_router::adopt(node_address const& master) {
     if (master_) {
-        stats_->master_changes.fetch_add(1);
         log::info("redis sentinel: the master changed",
                   {{"from", master_->to_string()}, {"to", master.to_string()}});
     }
+    // Counted once per process, not once per thread's router.
+    (void)stats_->saw_primaries({master});
     confirmed_ = false;
     master_ = master;
     stats_->nodes.store(1);

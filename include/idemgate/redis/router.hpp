@@ -3,13 +3,16 @@
 // (standalone), the primary owning the key's hash slot (cluster), or the primary the
 // sentinels name (sentinel). One router per store, i.e. per thread: everything runs on that
 // thread's io_context.
+#include "idemgate/redis/cluster_redirect.hpp"
 #include "idemgate/redis/connection.hpp"
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace idemgate::redis {
 
@@ -22,6 +25,16 @@ struct topology_stats {
     std::atomic<std::int64_t> nodes{0};               // primaries (cluster) or masters known
     std::atomic<std::uint64_t> shortfall_claim{0};    // WAIT after a claim fell short
     std::atomic<std::uint64_t> shortfall_complete{0}; // WAIT after a completion fell short
+
+    /// The primaries a router now knows. Each gateway thread has its own router and each sees
+    /// a failover: master_changes grows once per process, by the primaries not in the
+    /// process's current view (the last one any router reported), and only once there was a
+    /// view. Returns that count.
+    std::uint64_t saw_primaries(std::vector<node_address> const& now);
+
+private:
+    std::mutex mu_;
+    std::vector<node_address> known_;
 };
 
 /// A reply and the connection that gave it: WAIT must go where the write went.

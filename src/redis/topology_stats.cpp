@@ -1,0 +1,24 @@
+// What the routers of a process count together.
+#include "idemgate/redis/router.hpp"
+
+#include <algorithm>
+
+namespace idemgate::redis {
+
+std::uint64_t topology_stats::saw_primaries(std::vector<node_address> const& now) {
+    std::lock_guard lock(mu_);
+    std::uint64_t fresh = 0;
+    if (!known_.empty()) {
+        fresh =
+            static_cast<std::uint64_t>(std::count_if(now.begin(), now.end(), [&](auto const& n) {
+                return std::find(known_.begin(), known_.end(), n) == known_.end();
+            }));
+    }
+    // The process's view becomes this one: the other threads' routers, adopting the same
+    // map or master after this one, count nothing; a later fail-back counts again.
+    known_ = now;
+    master_changes.fetch_add(fresh);
+    return fresh;
+}
+
+} // namespace idemgate::redis
