@@ -112,7 +112,7 @@ INSTANTIATE_TEST_SUITE_P(
             "not_a_number", {a}, "msg_1", "16142653x0", good, body, webhook_verdict::timestamp},
         verify_row{"negative", {a}, "msg_1", "-1", good, body, webhook_verdict::timestamp},
         verify_row{"empty_timestamp", {a}, "msg_1", "", good, body, webhook_verdict::timestamp}),
-    [](auto const& info) { return info.param.name; });
+    [](auto const& row) { return row.param.name; });
 
 struct key_row {
     std::string name;
@@ -152,7 +152,7 @@ INSTANTIATE_TEST_SUITE_P(
         key_row{"header_trimmed", "header:webhook-id", "", " msg_1 ", "msg_1"},
         key_row{"header_absent", "header:webhook-id", R"({"id":"x"})", std::nullopt, std::nullopt},
         key_row{"header_blank", "header:webhook-id", "", "  ", std::nullopt}),
-    [](auto const& info) { return info.param.name; });
+    [](auto const& row) { return row.param.name; });
 
 TEST(parse_key_from, refuses_what_is_neither_a_pointer_nor_a_header) {
     for (std::string const bad :
