@@ -3,7 +3,7 @@
 // deliveries are signed by the Standard Webhooks reference implementation (npm
 // `standardwebhooks`, tests/support/webhook_signer). Both store backends.
 #include "gateway_fixture.hpp"
-#include "webhook_signer.hpp"
+#include "support/webhook_signer.hpp"
 
 #include <chrono>
 #include <filesystem>
