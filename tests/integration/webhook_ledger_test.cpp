@@ -44,12 +44,13 @@ protected:
     }
 
     /// A ledger route on `hook` (scope: route, fingerprint: none, verify with `secret_lines`)
-    /// plus `extra` keys of that route.
-    void start_ledger(std::string const& secret_lines, std::string const& extra = "") {
+    /// for `methods`, plus `extra` keys of that route.
+    void start_ledger(std::string const& secret_lines, std::string const& extra = "",
+                      std::string const& methods = "[POST]") {
         std::ofstream(secrets_) << secret_lines;
         start_gateway(gateway_config{}.set(
-            "routes", std::string("[{match: ") + hook +
-                          ", methods: [POST], key_from: 'json:/id', scope: route, "
+            "routes", std::string("[{match: ") + hook + ", methods: " + methods +
+                          ", key_from: 'json:/id', scope: route, "
                           "fingerprint: none, verify: {scheme: standard-webhooks, secret_file: '" +
                           secrets_.string() + "', tolerance: 5m}" + extra + "}]"));
     }
@@ -173,7 +174,7 @@ TEST_P(webhook_ledger, a_delivery_without_its_id_is_forwarded_each_time_with_pas
 }
 
 TEST_P(webhook_ledger, scope_route_is_shared_by_every_api_key_method_path_and_none) {
-    start_ledger(std::string(secret_one) + "\n", ", methods: [POST, PUT]");
+    start_ledger(std::string(secret_one) + "\n", "", "[POST, PUT]");
     auto const first = send(with_header(delivery(secret_one, "msg_s", event("evt_s")),
                                         "Authorization", "Bearer sk_one"));
     EXPECT_EQ(first.status, 201U) << first.error << first.body;

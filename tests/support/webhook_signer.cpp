@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path source_dir() {
-    return fs::path(__FILE__).parent_path() / "webhook_signer";
+    // Not __FILE__: the build may name sources relative to the build directory.
+    return fs::path(IDEMGATE_SUPPORT_DIR) / "webhook_signer";
 }
 
 fs::path install_dir() {

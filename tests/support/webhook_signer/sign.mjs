@@ -9,11 +9,17 @@ const input = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const wh = new Webhook(input.secret);
 const signature = wh.sign(input.id, new Date(input.timestamp * 1000), input.body);
 // Check the round trip with the reference verifier too (a signer bug fails loudly here).
+// verify() also parses the payload as JSON: a body that is not JSON (a test of deliveries
+// without an id) is checked for its signature only.
 if (input.verify !== false && Math.abs(Date.now() / 1000 - input.timestamp) < 300) {
-  wh.verify(input.body, {
-    "webhook-id": input.id,
-    "webhook-timestamp": String(input.timestamp),
-    "webhook-signature": signature,
-  });
+  try {
+    wh.verify(input.body, {
+      "webhook-id": input.id,
+      "webhook-timestamp": String(input.timestamp),
+      "webhook-signature": signature,
+    });
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+  }
 }
 process.stdout.write(signature + "\n");
