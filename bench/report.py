@@ -74,9 +74,11 @@ def metrics(path):
     if not os.path.exists(path):
         return out
     for line in open(path).read().splitlines():
-        m = re.match(r'idemgate_requests_total\{outcome="(\w+)"\} ([0-9.e+]+)', line)
+        # Summed over the route label (one series per routes[] entry and "default").
+        m = re.match(r'idemgate_requests_total\{outcome="(\w+)"(?:,route="[^"]*")?\} ([0-9.e+]+)',
+                     line)
         if m:
-            out[m.group(1)] = float(m.group(2))
+            out[m.group(1)] = out.get(m.group(1), 0.0) + float(m.group(2))
     return out
 
 

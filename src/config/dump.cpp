@@ -114,6 +114,34 @@ void put_idempotency(YAML::Emitter& out, idempotency_config const& i) {
     });
 }
 
+/// Each route with its match, enabled and the overrides it sets (the others inherit).
+void put_routes(YAML::Emitter& out, std::vector<route_config> const& routes) {
+    out << YAML::Key << "routes" << YAML::Value;
+    if (routes.empty()) {
+        out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+        return;
+    }
+    out << YAML::BeginSeq;
+    for (auto const& r : routes) {
+        out << YAML::BeginMap;
+        put(out, "match", r.match);
+        put(out, "enabled", r.enabled);
+        if (r.methods) out << YAML::Key << "methods" << YAML::Value << YAML::Flow << *r.methods;
+        if (r.ttl) put(out, "ttl", *r.ttl);
+        if (r.lock_ttl) put(out, "lock_ttl", *r.lock_ttl);
+        if (r.missing_key) put(out, "missing_key", name_of(*r.missing_key));
+        if (r.concurrent) put(out, "concurrent", name_of(*r.concurrent));
+        if (r.wait_timeout) put(out, "wait_timeout", *r.wait_timeout);
+        if (r.fingerprint) put(out, "fingerprint", name_of(*r.fingerprint));
+        if (r.no_store_statuses)
+            out << YAML::Key << "no_store_statuses" << YAML::Value << YAML::Flow
+                << *r.no_store_statuses;
+        if (r.max_stored_body) put(out, "max_stored_body", *r.max_stored_body);
+        out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+}
+
 } // namespace
 
 std::string to_yaml(config const& cfg) {
@@ -139,6 +167,7 @@ std::string to_yaml(config const& cfg) {
     put_upstream(out, cfg.upstream);
     put_store(out, cfg.store);
     put_idempotency(out, cfg.idempotency);
+    put_routes(out, cfg.routes);
     section(out, "admin", [&] { put(out, "listen", cfg.admin.listen); });
     section(out, "log", [&] {
         put(out, "level", cfg.log.level);

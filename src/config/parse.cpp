@@ -1,4 +1,5 @@
 #include "idemgate/config/parse.hpp"
+#include "idemgate/config/routes.hpp"
 
 #include "yaml_walk.hpp"
 
@@ -85,13 +86,18 @@ void read_store(map_reader& m, store_config& c) {
     m.section("encryption", c.encryption, read_encryption);
 }
 
-void read_idempotency(map_reader& m, idempotency_config& c) {
-    m.read("methods", c.methods);
-    for (auto& method : c.methods) { // methods are case-sensitive on the wire; we accept "post"
+/// Methods are case-sensitive on the wire; the config accepts "post" for POST.
+void upper_case(std::vector<std::string>& methods) {
+    for (auto& method : methods) {
         std::transform(method.begin(), method.end(), method.begin(), [](char ch) {
             return (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 'a' + 'A') : ch;
         });
     }
+}
+
+void read_idempotency(map_reader& m, idempotency_config& c) {
+    m.read("methods", c.methods);
+    upper_case(c.methods);
     m.read("ttl", c.ttl);
     m.read("lock_ttl", c.lock_ttl);
     m.read("missing_key", c.missing_key, detail::missing_key_names);
@@ -106,6 +112,36 @@ void read_idempotency(map_reader& m, idempotency_config& c) {
     m.read("replay_header", c.replay_header);
     m.read_secret("scope_secret", c.scope_secret);
     m.read("credential", c.credential);
+}
+
+/// One override of a route: set only when the route has the key with a valid value (which
+/// then replaces the global one); read either way, so that a misspelt key gets its "did you
+/// mean".
+template <class T, class... Names>
+void read_override(map_reader& m, std::string_view key, std::optional<T>& out,
+                   Names const&... names) {
+    bool const present = m.has(key);
+    auto const problems = m.problem_count();
+    T value{};
+    m.read(key, value, names...);
+    if (present && m.problem_count() == problems) out = std::move(value);
+}
+
+void read_route(map_reader& m, route_config& r) {
+    m.read("match", r.match);
+    m.read("enabled", r.enabled);
+    read_override(m, "methods", r.methods);
+    if (r.methods) upper_case(*r.methods);
+    read_override(m, "ttl", r.ttl);
+    read_override(m, "lock_ttl", r.lock_ttl);
+    read_override(m, "missing_key", r.missing_key, detail::missing_key_names);
+    read_override(m, "concurrent", r.concurrent, detail::concurrent_names);
+    read_override(m, "wait_timeout", r.wait_timeout);
+    read_override(m, "fingerprint", r.fingerprint, detail::fingerprint_names);
+    read_override(m, "no_store_statuses", r.no_store_statuses);
+    read_override(m, "max_stored_body", r.max_stored_body);
+    for (auto const key : global_only_keys)
+        m.refuse(key, "is global-only: set it in the idempotency section, not in a route");
 }
 
 void read_admin(map_reader& m, admin_config& c) {
@@ -131,6 +167,7 @@ void read_root(map_reader& m, config& c) {
     m.section("upstream", c.upstream, read_upstream);
     m.section("store", c.store, read_store);
     m.section("idempotency", c.idempotency, read_idempotency);
+    m.list("routes", c.routes, read_route);
     m.section("admin", c.admin, read_admin);
     m.section("log", c.log, read_log);
     m.section("shutdown", c.shutdown, read_shutdown);
@@ -184,10 +221,21 @@ std::optional<YAML::Node> load_document(std::string_view text, detail::walk_cont
     }
 }
 
+/// Where `key_path` was set, or else its closest parent that was (a required key missing
+/// from a list item: the item); nullopt for a default.
+std::optional<detail::origin> placed(detail::walk_context const& ctx, std::string_view key_path) {
+    for (;;) {
+        if (auto where = ctx.origin_of(std::string(key_path))) return where;
+        auto const dot = key_path.rfind('.');
+        if (dot == std::string_view::npos) return std::nullopt;
+        key_path = key_path.substr(0, dot);
+    }
+}
+
 /// Places validate()'s problems where their key was set; defaults stay unplaced.
 void add_placed(std::vector<problem> found, detail::walk_context& ctx) {
     for (auto& p : found) {
-        auto const where = ctx.origin_of(p.key_path).value_or(detail::origin{ctx.file()});
+        auto const where = placed(ctx, p.key_path).value_or(detail::origin{ctx.file()});
         ctx.report(where, std::move(p.key_path), std::move(p.message));
     }
 }

@@ -2,10 +2,12 @@
 #include "idemgate/config/env.hpp"
 #include "idemgate/config/host_port.hpp"
 #include "idemgate/config/parse.hpp"
+#include "idemgate/config/routes.hpp"
 #include "idemgate/config/url.hpp"
 #include "yaml_walk.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace idemgate::config {
 namespace {
@@ -168,38 +170,45 @@ void check_store(checker& c, store_config const& s) {
     c.positive("store.redis.wait_timeout", r.wait_timeout);
 }
 
-void check_methods(checker& c, std::vector<std::string> const& methods) {
-    if (methods.empty()) c.fail("idempotency.methods", "must name at least one method");
+/// `methods` of the idempotency section or of a route; `path` names the list.
+void check_methods(checker& c, std::string const& path, std::vector<std::string> const& methods) {
+    if (methods.empty()) c.fail(path, "must name at least one method");
     for (std::size_t i = 0; i < methods.size(); ++i) {
         auto const& m = methods[i];
-        auto const path = "idempotency.methods[" + std::to_string(i) + "]";
+        auto const item = path + "[" + std::to_string(i) + "]";
         bool const upper =
             std::none_of(m.begin(), m.end(), [](char ch) { return ch >= 'a' && ch <= 'z'; });
         if (!is_token(m) || !upper) {
-            c.fail(path,
+            c.fail(item,
                    "expected an upper-case method name such as POST, got " + detail::quoted(m));
         } else if (std::find(methods.begin(), methods.begin() + static_cast<long>(i), m) !=
                    methods.begin() + static_cast<long>(i)) {
-            c.fail(path, "duplicate method " + m);
+            c.fail(item, "duplicate method " + m);
         }
     }
 }
 
+/// A record that expires while it is still locked would let a retry run again. Compared
+/// only when both are in range, so that one bad value is one problem; `key` is where.
+void check_ttl_covers_lock(checker& c, std::string key, duration ttl, duration lock_ttl) {
+    if (ttl.count() > 0 && ttl <= max_duration && lock_ttl.count() > 0 &&
+        lock_ttl <= max_duration && ttl < lock_ttl)
+        c.fail(std::move(key), "must be at least lock_ttl (" + format_duration(lock_ttl) +
+                                   "), got " + format_duration(ttl));
+}
+
+void check_no_store(checker& c, std::string const& path, std::vector<unsigned> const& statuses) {
+    for (std::size_t n = 0; n < statuses.size(); ++n)
+        c.in_range(path + "[" + std::to_string(n) + "]", statuses[n], 100, 599);
+}
+
 void check_idempotency(checker& c, idempotency_config const& i) {
-    check_methods(c, i.methods);
+    check_methods(c, "idempotency.methods", i.methods);
     c.positive("idempotency.ttl", i.ttl);
     c.positive("idempotency.lock_ttl", i.lock_ttl);
     c.positive("idempotency.wait_timeout", i.wait_timeout);
-    // A record that expires while it is still locked would let a retry run again.
-    // Compared only when both are in range, so that one bad value is one problem.
-    if (i.ttl.count() > 0 && i.lock_ttl.count() > 0 && i.lock_ttl <= max_duration &&
-        i.ttl < i.lock_ttl)
-        c.fail("idempotency.ttl", "must be at least lock_ttl (" + format_duration(i.lock_ttl) +
-                                      "), got " + format_duration(i.ttl));
-    for (std::size_t n = 0; n < i.no_store_statuses.size(); ++n) {
-        c.in_range("idempotency.no_store_statuses[" + std::to_string(n) + "]",
-                   i.no_store_statuses[n], 100, 599);
-    }
+    check_ttl_covers_lock(c, "idempotency.ttl", i.ttl, i.lock_ttl);
+    check_no_store(c, "idempotency.no_store_statuses", i.no_store_statuses);
     c.positive("idempotency.max_stored_body", i.max_stored_body, max_stored);
     c.in_range("idempotency.max_key_length", i.max_key_length, 1, 4096);
     if (i.credential != "authorization" &&
@@ -218,6 +227,91 @@ void check_idempotency(checker& c, idempotency_config const& i) {
     }
 }
 
+/// The value of an upper-case hex digit, or -1.
+int upper_hex(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Why `match` is not a path prefix in the normal form requests are matched in
+/// (http/target.hpp: escapes of unreserved characters decoded, others upper case, no empty
+/// or dot segments, no query); "" when it is one.
+std::string match_problem(std::string_view match) {
+    if (match.empty()) return "is required: a path prefix such as /v1/payments";
+    if (match.front() != '/') return "must start with /, got " + detail::quoted(match);
+    constexpr std::string_view allowed = "-._~!$&'()*+,;=:@/";
+    for (std::size_t i = 0; i < match.size(); ++i) {
+        char const ch = match[i];
+        bool const alnum =
+            (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if (alnum || allowed.find(ch) != std::string_view::npos) continue;
+        if (ch != '%') return "expected a path (no query, no space), got " + detail::quoted(match);
+        if (i + 2 >= match.size() || upper_hex(match[i + 1]) < 0 || upper_hex(match[i + 2]) < 0)
+            return "expected %XX escapes in upper case (as requests are compared), got " +
+                   detail::quoted(match);
+        auto const v = upper_hex(match[i + 1]) * 16 + upper_hex(match[i + 2]);
+        bool const unreserved = (v >= 'a' && v <= 'z') || (v >= 'A' && v <= 'Z') ||
+                                (v >= '0' && v <= '9') || v == '-' || v == '.' || v == '_' ||
+                                v == '~';
+        if (unreserved)
+            return "write " + std::string(match.substr(i, 3)) +
+                   " as the character it encodes (requests are compared decoded), got " +
+                   detail::quoted(match);
+        i += 2;
+    }
+    auto const path = normal_match(match);
+    std::size_t start = 1;
+    while (path.size() > 1 && start <= path.size()) {
+        auto end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        auto const segment = path.substr(start, end - start);
+        if (segment.empty() || segment == "." || segment == "..")
+            return "expected a path without empty, . or .. segments (requests are compared in "
+                   "that normal form), got " +
+                   detail::quoted(match);
+        start = end + 1;
+    }
+    return {};
+}
+
+/// One route: its match, and each override under the same rules as the global key; the
+/// ttl/lock_ttl rule on the effective pair, reported on the key the route sets.
+void check_route(checker& c, std::string const& at, route_config const& r,
+                 idempotency_config const& global) {
+    if (auto why = match_problem(r.match); !why.empty()) c.fail(at + ".match", std::move(why));
+    if (r.methods) check_methods(c, at + ".methods", *r.methods);
+    if (r.ttl) c.positive(at + ".ttl", *r.ttl);
+    if (r.lock_ttl) c.positive(at + ".lock_ttl", *r.lock_ttl);
+    if (r.wait_timeout) c.positive(at + ".wait_timeout", *r.wait_timeout);
+    if (r.ttl || r.lock_ttl) {
+        auto const p = policy_of(r, global);
+        check_ttl_covers_lock(c, at + (r.ttl ? ".ttl" : ".lock_ttl"), p.ttl, p.lock_ttl);
+    }
+    if (r.no_store_statuses) check_no_store(c, at + ".no_store_statuses", *r.no_store_statuses);
+    if (r.max_stored_body) c.positive(at + ".max_stored_body", *r.max_stored_body, max_stored);
+}
+
+void check_routes(checker& c, config const& cfg) {
+    if (cfg.routes.size() > max_routes) {
+        c.fail("routes", "at most " + std::to_string(max_routes) + " routes, got " +
+                             std::to_string(cfg.routes.size()));
+        return;
+    }
+    std::map<std::string_view, std::size_t> first; // normal match -> its first route
+    for (std::size_t i = 0; i < cfg.routes.size(); ++i) {
+        auto const& r = cfg.routes[i];
+        auto const at = "routes[" + std::to_string(i) + "]";
+        check_route(c, at, r, cfg.idempotency);
+        if (r.match.empty()) continue;
+        auto const [it, fresh] = first.try_emplace(normal_match(r.match), i);
+        if (!fresh)
+            c.fail(at + ".match", "duplicate match " + detail::quoted(r.match) + " (routes[" +
+                                      std::to_string(it->second) +
+                                      "] has it; a trailing / is ignored)");
+    }
+}
+
 } // namespace
 
 std::vector<problem> validate(config const& cfg) {
@@ -226,6 +320,7 @@ std::vector<problem> validate(config const& cfg) {
     check_upstream(c, cfg.upstream);
     check_store(c, cfg.store);
     check_idempotency(c, cfg.idempotency);
+    check_routes(c, cfg);
     return c.take();
 }
 
@@ -261,6 +356,30 @@ std::vector<problem> warnings(config const& cfg) {
                          "atomically would put them all in one slot (one primary for a tenant, and "
                          "-TRYAGAIN for its new keys while that slot migrates); set it to 0 to "
                          "silence this, and bound memory with maxmemory (docs/redis.md)"});
+    }
+    for (std::size_t n = 0; n < cfg.routes.size(); ++n) {
+        auto const& r = cfg.routes[n];
+        auto const at = "routes[" + std::to_string(n) + "]";
+        if (r.enabled && r.ttl && *r.ttl < cfg.upstream.timeout) {
+            found.push_back({{},
+                             0,
+                             0,
+                             at + ".ttl",
+                             "is shorter than upstream.timeout (" +
+                                 format_duration(cfg.upstream.timeout) +
+                                 "): a record can expire before its request completes"});
+        }
+        bool const overrides = r.methods || r.ttl || r.lock_ttl || r.missing_key || r.concurrent ||
+                               r.wait_timeout || r.fingerprint || r.no_store_statuses ||
+                               r.max_stored_body;
+        if (!r.enabled && overrides) {
+            found.push_back({{},
+                             0,
+                             0,
+                             at + ".enabled",
+                             "is false: the route's other keys have no effect (its requests "
+                             "are forwarded untouched)"});
+        }
     }
     if (!redis && !cfg.store.encryption.keys_file.empty()) {
         found.push_back({{},

@@ -100,8 +100,8 @@ std::string quoted(std::string_view text) {
     return out + (text.size() > max_shown ? "...\"" : "\"");
 }
 
-map_reader::map_reader(walk_context& ctx, YAML::Node const& node, std::string path)
-    : ctx_(ctx), path_(std::move(path)) {
+map_reader::map_reader(walk_context& ctx, YAML::Node const& node, std::string path, bool overrides)
+    : ctx_(ctx), path_(std::move(path)), overrides_(overrides) {
     if (!node.IsDefined() || node.IsNull()) return;
     if (!node.IsMap()) {
         ctx_.report(ctx_.at(node.Mark()), path_,
@@ -136,11 +136,13 @@ std::optional<map_reader::value> map_reader::take(std::string_view key) {
     auto const found = std::find_if(entries_.begin(), entries_.end(),
                                     [&](entry const& e) { return e.key == key; });
     if (found != entries_.end()) found->used = true;
-    auto const variable = override_variable(path);
-    if (auto text = ctx_.lookup(variable)) {
-        origin const where{"environment " + variable, 0, 0};
-        ctx_.remember(path, where);
-        return value{std::move(path), where, {}, std::move(text)};
+    if (overrides_) {
+        auto const variable = override_variable(path);
+        if (auto text = ctx_.lookup(variable)) {
+            origin const where{"environment " + variable, 0, 0};
+            ctx_.remember(path, where);
+            return value{std::move(path), where, {}, std::move(text)};
+        }
     }
     if (found == entries_.end()) return std::nullopt;
     // A key without value ("ttl:") has its null's mark on the next token: point at the key.
@@ -273,6 +275,19 @@ void map_reader::read_secret(std::string_view key, std::string& out) {
         return;
     }
     out = std::move(secret.value);
+}
+
+bool map_reader::has(std::string_view key) const {
+    return std::any_of(entries_.begin(), entries_.end(),
+                       [&](entry const& e) { return e.key == key; });
+}
+
+void map_reader::refuse(std::string_view key, std::string const& message) {
+    for (auto& e : entries_) {
+        if (e.key != key) continue;
+        e.used = true;
+        ctx_.report(ctx_.at(e.key_node.Mark()), join(path_, key), message);
+    }
 }
 
 void map_reader::finish() {

@@ -34,6 +34,7 @@ public:
     env_lookup const& env() const noexcept { return env_; }
     std::string const& file() const noexcept { return file_; }
     std::vector<problem>& problems() noexcept { return problems_; }
+    std::size_t problem_count() const noexcept { return problems_.size(); }
 
 private:
     std::string file_;
@@ -47,7 +48,9 @@ private:
 class map_reader {
 public:
     /// `node` may be undefined or null (an absent or empty section): all keys absent then.
-    map_reader(walk_context& ctx, YAML::Node const& node, std::string path);
+    /// `overrides`: whether IDEMGATE_<KEY_PATH> variables replace the keys read (not in list
+    /// items, whose paths hold an index).
+    map_reader(walk_context& ctx, YAML::Node const& node, std::string path, bool overrides = true);
 
     void read(std::string_view key, std::string& out);
     void read(std::string_view key, bool& out);
@@ -66,6 +69,20 @@ public:
     /// A nested mapping, read by `fn(map_reader&, T&)`.
     template <class T, class Fn>
     void section(std::string_view key, T& out, Fn fn);
+
+    /// A list of mappings (absent or null: empty), each read into a new T by
+    /// `fn(map_reader&, T&)` under the path `key[i]`, without override variables.
+    template <class T, class Fn>
+    void list(std::string_view key, std::vector<T>& out, Fn fn);
+
+    /// Whether the mapping itself sets `key` (override variables aside).
+    bool has(std::string_view key) const;
+    /// Problems found so far in the whole parse (a read that failed adds one).
+    std::size_t problem_count() const noexcept { return ctx_.problem_count(); }
+
+    /// `key`, when the mapping sets it, is a problem with `message` (a key that exists
+    /// elsewhere but not here); it is then not reported as unknown.
+    void refuse(std::string_view key, std::string const& message);
 
     /// Reports every key that no read asked for.
     void finish();
@@ -93,6 +110,9 @@ private:
     void collect(YAML::Node const& node);
     std::optional<value> take(std::string_view key);
     YAML::Node take_section(std::string_view key);
+    std::string child_path(std::string_view key) const {
+        return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+    }
     std::optional<std::string> text_of(value const& v);
     std::optional<std::vector<item>> items_of(value const& v);
     template <class T, class Parse>
@@ -103,6 +123,7 @@ private:
     std::string path_;
     std::vector<entry> entries_;
     std::vector<std::string> known_;
+    bool overrides_ = true;
 };
 
 /// `text` quoted for a message, shortened, control characters replaced.
@@ -125,10 +146,31 @@ void map_reader::read(std::string_view key, E& out, name_table<E, N> const& name
 
 template <class T, class Fn>
 void map_reader::section(std::string_view key, T& out, Fn fn) {
-    map_reader child(ctx_, take_section(key),
-                     path_.empty() ? std::string(key) : path_ + "." + std::string(key));
+    map_reader child(ctx_, take_section(key), child_path(key), overrides_);
     fn(child, out);
     child.finish();
+}
+
+template <class T, class Fn>
+void map_reader::list(std::string_view key, std::vector<T>& out, Fn fn) {
+    auto const node = take_section(key);
+    auto const path = child_path(key);
+    if (!node.IsDefined() || node.IsNull()) return;
+    ctx_.remember(path, ctx_.at(node.Mark()));
+    if (!node.IsSequence()) {
+        ctx_.report(ctx_.at(node.Mark()), path, "expected a list of mappings (- key: value)");
+        return;
+    }
+    out.clear();
+    std::size_t index = 0;
+    for (auto const& element : node) {
+        auto const item_path = path + "[" + std::to_string(index++) + "]";
+        ctx_.remember(item_path, ctx_.at(element.Mark()));
+        map_reader child(ctx_, element, item_path, false); // reports an item not a mapping
+        if (!element.IsMap() && !element.IsNull()) continue;
+        fn(child, out.emplace_back());
+        child.finish();
+    }
 }
 
 template <class T, class Parse>

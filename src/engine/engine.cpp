@@ -19,6 +19,7 @@ namespace idemgate::engine {
 using std::chrono::steady_clock;
 
 struct engine::claim {
+    config::idempotency_config const* policy; // the request's route's
     store::scope_key key;
     store::fingerprint fp{};
     store::owner_token owner;
@@ -46,6 +47,15 @@ private:
     metrics::metrics& m_;
 };
 
+/// The shortest lock any route holds: the lock keeper ticks for it.
+std::chrono::milliseconds shortest_lock_ttl(route_table const& routes) {
+    auto shortest = routes.at(0).policy.lock_ttl;
+    for (std::size_t i = 1; i < routes.size(); ++i) {
+        if (routes.at(i).enabled) shortest = std::min(shortest, routes.at(i).policy.lock_ttl);
+    }
+    return shortest;
+}
+
 } // namespace
 
 request_view view_of(request const& req, config::idempotency_config const& cfg) {
@@ -67,30 +77,46 @@ request_view view_of(request const& req, config::idempotency_config const& cfg) 
 
 engine::engine(config::config const& cfg, store::store& st, proxy::upstream_pool& pool,
                scope_hasher const& scopes, metrics::metrics& m, util::monotonic_clock const* clk)
-    : cfg_(cfg), store_(st), pool_(pool), scopes_(scopes), metrics_(m),
-      keeper_(st, cfg.idempotency.lock_ttl, clk) {}
+    : cfg_(cfg), store_(st), pool_(pool), scopes_(scopes), metrics_(m), routes_(cfg),
+      keeper_(st, shortest_lock_ttl(routes_), clk) {}
 
 task<handled> engine::handle(request req, std::string peer, client_gone gone) {
-    auto const& icfg = cfg_.idempotency;
-    auto const view = view_of(req, icfg);
-    auto cls = classify(view, icfg);
-    if (cls.kind == request_class::rejected)
-        co_return handled{http_errors::make(cls.error, req.version(), req.keep_alive()),
-                          outcome::rejected,
-                          std::move(cls.key),
-                          {}};
+    // The session normalised the target (http/target.hpp): the route is found on the path
+    // the scope and the upstream see.
+    auto const route = routes_.find(req.target());
+    auto const& policy = routes_.at(route).policy;
+    if (!routes_.at(route).enabled) {
+        auto h = co_await exchange(std::move(req), peer, nullptr, outcome::passthrough);
+        h.unprotected = passthrough_reason::route_disabled;
+        h.route = route;
+        co_return h;
+    }
+    auto const view = view_of(req, cfg_.idempotency); // how a request is read is global
+    auto cls = classify(view, policy);
+    if (cls.kind == request_class::rejected) {
+        handled h{http_errors::make(cls.error, req.version(), req.keep_alive()),
+                  outcome::rejected,
+                  std::move(cls.key),
+                  {}};
+        h.route = route;
+        co_return h;
+    }
     if (cls.kind == request_class::passthrough) {
         auto h = co_await exchange(std::move(req), peer, nullptr, outcome::passthrough);
         h.unprotected = cls.reason;
+        h.route = route;
         co_return h;
     }
 
+    // The scope leaves the route out: moving a path between routes never merges two scopes.
     auto scope = scopes_.make(cls.api_key, view.account, view.method, view.target, cls.key);
-    auto const digest = fingerprint_of(req.body(), icfg.fingerprint);
+    auto const digest = fingerprint_of(req.body(), policy.fingerprint);
     auto const fp = scopes_.keyed(scope, digest);
-    claim c{std::move(scope), fp, {}, std::move(cls.key), std::nullopt};
+    claim c{&policy, std::move(scope), fp, {}, std::move(cls.key), std::nullopt};
     if (scopes_.keys_fingerprints()) c.unkeyed = digest;
-    co_return co_await run_protected(std::move(req), peer, std::move(c), gone);
+    auto h = co_await run_protected(std::move(req), peer, std::move(c), gone);
+    h.route = route;
+    co_return h;
 }
 
 task<proxy::upstream_result> engine::send(request const& req, std::chrono::microseconds& took) {
@@ -107,7 +133,7 @@ task<proxy::upstream_result> engine::send(request const& req, std::chrono::micro
 
 task<handled> engine::run_protected(request req, std::string const& peer, claim c,
                                     client_gone const& gone) {
-    auto const& icfg = cfg_.idempotency;
+    auto const& icfg = *c.policy;
     inflight_guard const counted(metrics_);
     auto const deadline = steady_clock::now() + icfg.wait_timeout;
     auto backoff = std::chrono::milliseconds(10);
@@ -175,7 +201,8 @@ task<handled> engine::exchange(request req, std::string const& peer, claim const
     proxy::upstream_result r;
     if (c != nullptr) {
         // contract §2: the in-progress record is renewed while the upstream works.
-        auto kept = keeper_.keep(co_await net::this_coro::executor, c->key, c->owner);
+        auto kept =
+            keeper_.keep(co_await net::this_coro::executor, c->key, c->owner, c->policy->lock_ttl);
         r = co_await send(req, took);
         kept.release();
         co_await finish(*c, r);
@@ -190,7 +217,7 @@ task<handled> engine::exchange(request req, std::string const& peer, claim const
 }
 
 task<void> engine::finish(claim const& c, proxy::upstream_result const& r) {
-    auto const& icfg = cfg_.idempotency;
+    auto const& icfg = *c.policy;
     auto const what = r.ok() ? on_response(r.res.result_int(), icfg) : on_failure(r.failure);
     if (what == completion::keep) co_return; // contract §3: outcome unknown, keep the lock
     error_code e;
@@ -210,7 +237,7 @@ task<void> engine::finish(claim const& c, proxy::upstream_result const& r) {
 
 task<error_code> engine::complete_or_omit_body(claim const& c, proxy::upstream_result const& r,
                                                store::stored_response stored) {
-    auto const& icfg = cfg_.idempotency;
+    auto const& icfg = *c.policy;
     bool const omitted = stored.body_omitted;
     auto e = co_await store_.complete(c.key, c.owner, std::move(stored), icfg.ttl);
     if (e != errc::store_full || omitted) co_return e;

@@ -9,10 +9,17 @@
 
 namespace idemgate::engine {
 
+namespace {
+
+std::chrono::milliseconds period_of(std::chrono::milliseconds lock_ttl) noexcept {
+    return std::max(lock_ttl / 3, std::chrono::milliseconds(10));
+}
+
+} // namespace
+
 lock_keeper::lock_keeper(store::store& st, std::chrono::milliseconds lock_ttl,
                          util::monotonic_clock const* clk)
-    : store_(st), clock_(clk), lock_ttl_(lock_ttl),
-      period_(std::max(lock_ttl / 3, std::chrono::milliseconds(10))) {}
+    : store_(st), clock_(clk), lock_ttl_(lock_ttl), period_(period_of(lock_ttl)) {}
 
 lock_keeper::hold::hold(hold&& other) noexcept : list_(std::move(other.list_)), it_(other.it_) {}
 
@@ -27,13 +34,18 @@ void lock_keeper::hold::release() noexcept {
 }
 
 lock_keeper::hold lock_keeper::keep(net::any_io_executor const& ex, store::scope_key const& key,
-                                    store::owner_token const& owner) {
+                                    store::owner_token const& owner,
+                                    std::chrono::milliseconds lock_ttl) {
     if (!ticking_) {
         // Runs until the io_context stops: the gateway stops its workers after draining.
         ticking_ = true;
         net::co_spawn(ex, tick(), log::on_failure{"lock keeper"});
     }
-    auto s = std::make_shared<slot>(slot{key, owner, util::steady_now(clock_) + period_});
+    // A shorter lock than the ticks were set for could wait too long for its renewal.
+    lock_ttl = std::max(lock_ttl, lock_ttl_);
+    auto const period = period_of(lock_ttl);
+    auto s = std::make_shared<slot>(
+        slot{key, owner, lock_ttl, period, util::steady_now(clock_) + period});
     slots_->push_back(std::move(s));
     return hold{slots_, std::prev(slots_->end())};
 }
@@ -61,10 +73,10 @@ task<void> lock_keeper::tick() {
 }
 
 task<void> lock_keeper::renew(std::shared_ptr<slot> s) {
-    auto const e = co_await store_.renew(s->key, s->owner, lock_ttl_);
+    auto const e = co_await store_.renew(s->key, s->owner, s->lock_ttl);
     s->renewing = false;
     // Renewed: due again in a period. Failed (store down): the next tick tries again.
-    s->due = util::steady_now(clock_) + (e ? std::chrono::milliseconds(0) : period_);
+    s->due = util::steady_now(clock_) + (e ? std::chrono::milliseconds(0) : s->period);
     if (e == errc::not_owner && s->held) {
         s->lost = true;
         log::warn("lock lost while the upstream was working", {{"scope", s->key.hash}});

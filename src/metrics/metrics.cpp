@@ -70,13 +70,21 @@ std::size_t http_error_index(errc e) noexcept {
 
 } // namespace
 
-metrics::metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+metrics::metrics(std::vector<std::string> const& routes)
+    : registry_(std::make_shared<prometheus::Registry>()) {
     auto& r = *registry_;
     auto& req = counter(r, "idemgate_requests_total",
-                        "Requests by the decision idemgate took (contract section 6).");
-    for (std::size_t i = 0; i < outcome_count; ++i) {
-        requests_[i] = &req.Add({{"outcome", std::string(outcome_names[i])}});
-        request_seconds_[i] = std::make_unique<histogram>(latency_buckets());
+                        "Requests by the decision idemgate took (contract section 6) and the "
+                        "route (routes[].match, or default) whose policy applied.");
+    routes_.resize(routes.empty() ? 1 : routes.size());
+    for (std::size_t n = 0; n < routes_.size(); ++n) {
+        auto& route = routes_[n];
+        route.label = routes.empty() ? "default" : routes[n];
+        for (std::size_t i = 0; i < outcome_count; ++i) {
+            route.requests[i] =
+                &req.Add({{"outcome", std::string(outcome_names[i])}, {"route", route.label}});
+            route.seconds[i] = std::make_unique<histogram>(latency_buckets());
+        }
     }
     auto& up = counter(r, "idemgate_upstream_requests_total",
                        "Requests sent to the upstream, by response status class.");
@@ -217,10 +225,12 @@ std::string metrics::serialize() const {
         return families.back();
     };
     auto& rd = add("idemgate_request_duration_seconds",
-                   "Time from a complete request head to the response, by outcome.");
-    for (std::size_t i = 0; i < outcome_count; ++i)
-        rd.metric.push_back(
-            request_seconds_[i]->collect({{"outcome", std::string(outcome_names[i])}}));
+                   "Time from a complete request head to the response, by outcome and route.");
+    for (auto const& route : routes_) {
+        for (std::size_t i = 0; i < outcome_count; ++i)
+            rd.metric.push_back(route.seconds[i]->collect(
+                {{"outcome", std::string(outcome_names[i])}, {"route", route.label}}));
+    }
     add("idemgate_upstream_request_duration_seconds", "Upstream exchanges, connect included.")
         .metric.push_back(upstream_seconds_->collect({}));
     auto& sd = add("idemgate_store_operation_duration_seconds", "Store calls by operation.");

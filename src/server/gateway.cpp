@@ -1,6 +1,7 @@
 #include "idemgate/server/gateway.hpp"
 
 #include "idemgate/admin/admin_server.hpp"
+#include "idemgate/config/routes.hpp"
 #include "idemgate/engine/engine.hpp"
 #include "idemgate/log/log.hpp"
 #include "idemgate/metrics/metrics.hpp"
@@ -63,8 +64,8 @@ struct gateway::impl {
     std::unique_ptr<admin::admin_context> admin_ctx;
 
     explicit impl(config::config c)
-        : cfg(std::move(c)), scopes(cfg.idempotency.scope_secret),
-          rules(http_server::make_head_rules(cfg)) {}
+        : cfg(std::move(c)), stats(engine::route_table(cfg).labels()),
+          scopes(cfg.idempotency.scope_secret), rules(http_server::make_head_rules(cfg)) {}
 
     void setup();
     void cap_connections(unsigned threads);
@@ -141,7 +142,8 @@ void gateway::impl::setup() {
     if (!t) throw std::runtime_error("upstream.url: not an http:// or https:// URL");
     target = *t;
     tls = proxy::make_tls_context(target, cfg.upstream.tls);
-    stores = store::make_factory(cfg.store, util::real_clock(), cfg.idempotency.ttl);
+    // The per-credential bound counts a record for as long as any route may keep it.
+    stores = store::make_factory(cfg.store, util::real_clock(), config::longest_ttl(cfg));
     if (stores->held()) stats.track_store_usage();        // memory: records and bytes gauges
     if (stores->topology()) stats.track_store_topology(); // redis: redirects, nodes, failovers
     auto const n = cfg.threads ? cfg.threads : util::usable_cpus();

@@ -83,7 +83,8 @@ request_summary summarise(request const& req, std::string id) {
             std::move(id)};
 }
 
-void access_log(request_summary const& r, engine::handled const& h, std::chrono::microseconds us) {
+void access_log(request_summary const& r, engine::handled const& h,
+                engine::route_table const& routes, std::chrono::microseconds us) {
     nlohmann::json fields{{"method", r.method},
                           {"path", r.path},
                           {"status", h.res.result_int()},
@@ -94,6 +95,7 @@ void access_log(request_summary const& r, engine::handled const& h, std::chrono:
                           {"upstream_ms", static_cast<double>(h.upstream_time.count()) / 1000.0}};
     if (h.unprotected != engine::passthrough_reason::none)
         fields["unprotected"] = engine::name_of(h.unprotected);
+    if (h.route != 0) fields["route"] = routes.at(h.route).label; // a routes[] policy applied
     log::info("access", std::move(fields));
 }
 
@@ -196,7 +198,8 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
             if (err == errc::ok) break;
             auto res = http_errors::make(err, 11, false);
             ctx.stats.http_failure(err);
-            ctx.stats.request(outcome::rejected, seconds_since(t0));
+            // Refused before its path could be read for certain: the global policy's route.
+            ctx.stats.request(0, outcome::rejected, seconds_since(t0));
             if (cfg.log.access_log && log::enabled(spdlog::level::info))
                 log::info("access", {{"status", res.result_int()},
                                      {"outcome", "rejected"},
@@ -218,8 +221,9 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
         h.res.set("X-Request-Id", summary.request_id);
         auto const took =
             std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t0);
-        ctx.stats.request(h.result, static_cast<double>(took.count()) / 1e6);
-        if (cfg.log.access_log && log::enabled(spdlog::level::info)) access_log(summary, h, took);
+        ctx.stats.request(h.route, h.result, static_cast<double>(took.count()) / 1e6);
+        if (cfg.log.access_log && log::enabled(spdlog::level::info))
+            access_log(summary, h, ctx.eng.routes(), took);
         held.release(); // the request body is gone with the request; the response's is held
         held.hold(h.res.body().size());
         // A client that reads slower than this is cut, and the bytes it held freed.

@@ -157,6 +157,12 @@ inline double metric_value(std::string const& text, std::string const& series) {
     return -1;
 }
 
+/// The idemgate_requests_total series of `outcome` on `route` ("default": no routes[]).
+inline std::string requests_series(std::string const& outcome,
+                                   std::string const& route = "default") {
+    return "idemgate_requests_total{outcome=\"" + outcome + "\",route=\"" + route + "\"}";
+}
+
 class gateway_test : public ::testing::Test {
 protected:
     /// Starts idemgate in front of upstream_ with `cfg` plus loopback/port-0 defaults.
@@ -201,10 +207,9 @@ protected:
     http_response admin_get(std::string path) const {
         return send_request(gateway_->admin_port(), {"GET", std::move(path), {}, {}});
     }
-    /// Current idemgate_requests_total{outcome="..."}.
+    /// Current idemgate_requests_total{outcome="...",route="default"} (no routes[] matched).
     double outcome_count(std::string const& outcome) const {
-        return metric_value(admin_get("/metrics").body,
-                            "idemgate_requests_total{outcome=\"" + outcome + "\"}");
+        return metric_value(admin_get("/metrics").body, requests_series(outcome));
     }
 
     upstream_stub upstream_; // declared first: outlives the gateway that talks to it

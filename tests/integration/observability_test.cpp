@@ -19,8 +19,7 @@ protected:
         auto const text = admin_get("/metrics").body;
         std::map<std::string, double> out;
         for (auto const* o : outcomes) {
-            out[o] =
-                metric_value(text, std::string("idemgate_requests_total{outcome=\"") + o + "\"}");
+            out[o] = metric_value(text, requests_series(o));
         }
         return out;
     }

@@ -61,12 +61,14 @@ TEST(exposition_reader, finds_each_broken_rule_and_accepts_a_valid_text) {
     }
 }
 
-/// One labelled family the gateway must export, with every value of its label.
+/// One labelled family the gateway must export, with every value of its label (and the
+/// labels every one of its series has besides, such as route="default" without routes).
 struct expected_family {
     std::string name;
     std::string type;
     std::string label; // "" when unlabelled
     std::vector<std::string> values;
+    label_set fixed = {};
 };
 
 std::vector<expected_family> const documented{
@@ -74,12 +76,14 @@ std::vector<expected_family> const documented{
      "counter",
      "outcome",
      {"executed", "replayed", "conflict", "in_progress", "passthrough", "rejected",
-      "store_unavailable", "upstream_error"}},
+      "store_unavailable", "upstream_error"},
+     {{"route", "default"}}},
     {"idemgate_request_duration_seconds_count",
      "histogram",
      "outcome",
      {"executed", "replayed", "conflict", "in_progress", "passthrough", "rejected",
-      "store_unavailable", "upstream_error"}},
+      "store_unavailable", "upstream_error"},
+     {{"route", "default"}}},
     {"idemgate_upstream_requests_total",
      "counter",
      "code_class",
@@ -148,7 +152,9 @@ TEST_P(operations_metrics, every_documented_series_is_exported_at_start_in_forma
         EXPECT_EQ(fam->type, f.type);
         EXPECT_FALSE(fam->help.empty());
         for (auto const& v : f.values) {
-            EXPECT_EQ(at(e, f.name, {{f.label, v}}), 0.0) << v;
+            auto labels = f.fixed;
+            labels.emplace_back(f.label, v);
+            EXPECT_EQ(at(e, f.name, labels), 0.0) << v;
         }
         if (f.values.empty()) {
             EXPECT_TRUE(e.value(f.name).has_value());
@@ -208,9 +214,12 @@ TEST_P(operations_metrics, counters_and_histograms_move_with_protected_traffic) 
     auto const moved = [&](std::string const& name, label_set const& labels = {}) {
         return at(after, name, labels) - at(before, name, labels);
     };
-    EXPECT_EQ(moved("idemgate_request_duration_seconds_count", {{"outcome", "executed"}}), 2.0);
-    EXPECT_EQ(moved("idemgate_request_duration_seconds_count", {{"outcome", "replayed"}}), 1.0);
-    EXPECT_GT(moved("idemgate_request_duration_seconds_sum", {{"outcome", "executed"}}), 0.0);
+    label_set const executed{{"outcome", "executed"}, {"route", "default"}};
+    EXPECT_EQ(moved("idemgate_request_duration_seconds_count", executed), 2.0);
+    EXPECT_EQ(moved("idemgate_request_duration_seconds_count",
+                    {{"outcome", "replayed"}, {"route", "default"}}),
+              1.0);
+    EXPECT_GT(moved("idemgate_request_duration_seconds_sum", executed), 0.0);
     EXPECT_EQ(moved("idemgate_upstream_requests_total", {{"code_class", "2xx"}}), 1.0);
     EXPECT_EQ(moved("idemgate_upstream_requests_total", {{"code_class", "5xx"}}), 1.0);
     EXPECT_EQ(moved("idemgate_upstream_requests_total", {{"code_class", "error"}}), 0.0);

@@ -63,7 +63,7 @@ protected:
 
     /// idemgate_requests_total{outcome="..."} of replica `i`.
     double outcome_count(std::size_t i, std::string const& outcome) const {
-        return metric(i, "idemgate_requests_total{outcome=\"" + outcome + "\"}");
+        return metric(i, requests_series(outcome));
     }
 
     /// The stub answers its default reply after `d`.

@@ -4,6 +4,7 @@
 #include "idemgate/config/units.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -117,6 +118,23 @@ struct idempotency_config {
     std::string credential = "authorization";
 };
 
+/// One entry of `routes`: the requests whose path is `match` or below it (on segment
+/// boundaries; the longest match wins) get the global `idempotency` policy with these
+/// overrides; an override left unset inherits the global value (config/routes.hpp).
+struct route_config {
+    std::string match;   // a path prefix, e.g. "/v1/payments"; a trailing '/' is ignored
+    bool enabled = true; // false: never protected, forwarded untouched
+    std::optional<std::vector<std::string>> methods; // replaces the global list
+    std::optional<duration> ttl;
+    std::optional<duration> lock_ttl;
+    std::optional<missing_key_mode> missing_key;
+    std::optional<concurrent_mode> concurrent;
+    std::optional<duration> wait_timeout;
+    std::optional<fingerprint_mode> fingerprint;
+    std::optional<std::vector<unsigned>> no_store_statuses;
+    std::optional<byte_size> max_stored_body;
+};
+
 struct admin_config {
     std::string listen = "127.0.0.1:9090"; // empty: no admin listener
 };
@@ -140,6 +158,7 @@ struct config {
     upstream_config upstream;
     store_config store;
     idempotency_config idempotency;
+    std::vector<route_config> routes; // at most max_routes (config/routes.hpp)
     admin_config admin;
     log_config log;
     shutdown_config shutdown;

@@ -17,10 +17,11 @@ enum class request_class {
 
 /// Why a request is forwarded unprotected: the access log's `unprotected` field tells an
 /// operator why a key was not honoured (docs/operations.md).
-enum class passthrough_reason { none, method, no_api_key, missing_key };
+enum class passthrough_reason { none, method, no_api_key, missing_key, route_disabled };
 
 constexpr std::string_view name_of(passthrough_reason r) noexcept {
-    constexpr std::string_view names[] = {"", "method", "no_api_key", "missing_key"};
+    constexpr std::string_view names[] = {"", "method", "no_api_key", "missing_key",
+                                          "route_disabled"};
     return names[static_cast<int>(r)];
 }
 

@@ -5,6 +5,7 @@
 #include "idemgate/engine/classify.hpp"
 #include "idemgate/engine/lock_keeper.hpp"
 #include "idemgate/engine/request_view.hpp"
+#include "idemgate/engine/routes.hpp"
 #include "idemgate/engine/scope.hpp"
 #include "idemgate/http/types.hpp"
 #include "idemgate/metrics/metrics.hpp"
@@ -26,6 +27,7 @@ struct handled {
     std::string key; // the Idempotency-Key when the request was protected
     std::chrono::microseconds upstream_time{0};
     passthrough_reason unprotected = passthrough_reason::none; // outcome passthrough: why
+    std::size_t route = 0; // the request's route (route_table index; 0: the global policy)
 };
 
 /// Views into `req` for the pure rules (classify, scope): the method, target, credential,
@@ -48,6 +50,9 @@ public:
     /// `peer` is the client's address (for X-Forwarded-For).
     task<handled> handle(request req, std::string peer, client_gone gone = {});
 
+    /// The routes the engine resolves requests with (their labels name the metrics').
+    route_table const& routes() const noexcept { return routes_; }
+
 private:
     struct claim; // the protected request's scope, fingerprint and owner
     task<handled> run_protected(request req, std::string const& peer, claim c,
@@ -67,6 +72,7 @@ private:
     proxy::upstream_pool& pool_;
     scope_hasher const& scopes_;
     metrics::metrics& metrics_;
+    route_table routes_;
     lock_keeper keeper_;
 };
 

@@ -20,6 +20,8 @@ class lock_keeper {
     struct slot {
         store::scope_key key;
         store::owner_token owner;
+        std::chrono::milliseconds lock_ttl; // each renewal's
+        std::chrono::milliseconds period;   // between renewals: lock_ttl / 3
         std::chrono::steady_clock::time_point due;
         bool held = true;      // false once the request is done with its lock
         bool renewing = false; // a renewal is in flight
@@ -28,8 +30,10 @@ class lock_keeper {
     using slots = std::list<std::shared_ptr<slot>>;
 
 public:
-    /// `clk`: when renewals are due; null means std::chrono::steady_clock (a test passes a
-    /// manual clock, which must outlive the keeper). The ticks themselves are real timers.
+    /// `lock_ttl`: of keep() without one, and the shortest any keep() may be given (the
+    /// ticks come every period / 2 of it, so a lock of any longer lock_ttl keeps the bound
+    /// too). `clk`: when renewals are due; null means std::chrono::steady_clock (a test
+    /// passes a manual clock, which must outlive the keeper). The ticks are real timers.
     lock_keeper(store::store& st, std::chrono::milliseconds lock_ttl,
                 util::monotonic_clock const* clk = nullptr);
 
@@ -54,7 +58,12 @@ public:
 
     /// Starts renewing `key` for `owner`; the first call starts the ticker on `ex`.
     hold keep(net::any_io_executor const& ex, store::scope_key const& key,
-              store::owner_token const& owner);
+              store::owner_token const& owner) {
+        return keep(ex, key, owner, lock_ttl_);
+    }
+    /// The same for a lock of its own `lock_ttl` (a route's), at least the keeper's.
+    hold keep(net::any_io_executor const& ex, store::scope_key const& key,
+              store::owner_token const& owner, std::chrono::milliseconds lock_ttl);
 
     std::chrono::milliseconds period() const noexcept { return period_; }
     std::size_t held() const noexcept { return slots_->size(); }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace idemgate::metrics {
 
@@ -39,14 +40,20 @@ inline constexpr std::array<std::string_view, 2> body_omitted_names{"too_large",
 /// Thread-safe: every method may be called from any thread.
 class metrics {
 public:
-    metrics();
+    /// `routes`: the `route` label values of the request series, by route index (0: the
+    /// requests no route matches, "default"); every series of each is created here, so
+    /// that the config bounds them (never a request path).
+    explicit metrics(std::vector<std::string> const& routes = {"default"});
     metrics(metrics const&) = delete;
     metrics& operator=(metrics const&) = delete;
 
-    void request(outcome o, double seconds) noexcept {
+    /// A request answered with outcome `o` on route `route` (an index of the constructor's
+    /// list; out of range counts as 0).
+    void request(std::size_t route, outcome o, double seconds) noexcept {
+        auto& r = routes_[route < routes_.size() ? route : 0];
         auto const i = static_cast<std::size_t>(o);
-        requests_[i]->Increment();
-        request_seconds_[i]->observe(seconds);
+        r.requests[i]->Increment();
+        r.seconds[i]->observe(seconds);
     }
     /// An upstream response with this status.
     void upstream(unsigned status, double seconds) noexcept;
@@ -99,9 +106,15 @@ public:
 private:
     void register_histograms();
 
+    /// The request series of one route.
+    struct route_series {
+        std::string label;
+        std::array<prometheus::Counter*, outcome_count> requests{};
+        std::array<std::unique_ptr<histogram>, outcome_count> seconds;
+    };
+
     std::shared_ptr<prometheus::Registry> registry_;
-    std::array<prometheus::Counter*, outcome_count> requests_{};
-    std::array<std::unique_ptr<histogram>, outcome_count> request_seconds_;
+    std::vector<route_series> routes_;
     std::array<prometheus::Counter*, 6> upstream_requests_{}; // 1xx..5xx, error
     std::array<prometheus::Counter*, 3> upstream_errors_{};
     std::unique_ptr<histogram> upstream_seconds_;

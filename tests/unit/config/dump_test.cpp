@@ -19,6 +19,25 @@ TEST(to_yaml, output_parses_back_to_the_same_config) {
     EXPECT_EQ(second.cfg.idempotency.ttl, first.cfg.idempotency.ttl);
     EXPECT_EQ(second.cfg.store.memory.max_bytes, first.cfg.store.memory.max_bytes);
     EXPECT_EQ(second.cfg.idempotency.methods, first.cfg.idempotency.methods);
+    ASSERT_EQ(second.cfg.routes.size(), first.cfg.routes.size());
+    EXPECT_EQ(second.cfg.routes[0].ttl, first.cfg.routes[0].ttl);
+    EXPECT_EQ(second.cfg.routes[1].enabled, first.cfg.routes[1].enabled);
+}
+
+TEST(to_yaml, writes_only_the_overrides_a_route_sets) {
+    config cfg;
+    route_config r;
+    r.match = "/v1/payments";
+    r.concurrent = concurrent_mode::wait;
+    cfg.routes.push_back(r);
+    auto const text = to_yaml(cfg);
+    auto const at = text.find("routes:");
+    ASSERT_NE(at, std::string::npos) << text;
+    auto const routes = text.substr(at, text.find("admin:") - at);
+    EXPECT_NE(routes.find("match: \"/v1/payments\""), std::string::npos) << routes;
+    EXPECT_NE(routes.find("concurrent: wait"), std::string::npos) << routes;
+    EXPECT_EQ(routes.find("ttl"), std::string::npos) << routes;
+    EXPECT_NE(to_yaml(config{}).find("routes: []"), std::string::npos);
 }
 
 TEST(to_yaml, redacts_every_secret) {

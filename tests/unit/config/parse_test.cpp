@@ -80,6 +80,24 @@ TEST(parse_yaml, reads_every_key_of_the_full_fixture) {
     EXPECT_EQ(c.idempotency.key_header, "X-Idempotency-Key");
     EXPECT_EQ(c.idempotency.replay_header, "X-Replayed");
     EXPECT_EQ(c.idempotency.scope_secret, "pepper");
+    ASSERT_EQ(c.routes.size(), 2u);
+    auto const& pay = c.routes[0];
+    EXPECT_EQ(pay.match, "/v1/payments/");
+    EXPECT_TRUE(pay.enabled);
+    EXPECT_EQ(pay.methods, (std::vector<std::string>{"POST", "PUT"}));
+    EXPECT_EQ(pay.ttl, 72h);
+    EXPECT_EQ(pay.lock_ttl, 2min);
+    EXPECT_EQ(pay.missing_key, missing_key_mode::passthrough);
+    EXPECT_EQ(pay.concurrent, concurrent_mode::reject);
+    EXPECT_EQ(pay.wait_timeout, 20s);
+    EXPECT_EQ(pay.fingerprint, fingerprint_mode::body);
+    EXPECT_EQ(pay.no_store_statuses, (std::vector<unsigned>{503}));
+    ASSERT_TRUE(pay.max_stored_body.has_value());
+    EXPECT_EQ(pay.max_stored_body->bytes, 1024u * 1024);
+    EXPECT_EQ(c.routes[1].match, "/v1/uploads");
+    EXPECT_FALSE(c.routes[1].enabled);
+    EXPECT_FALSE(c.routes[1].ttl.has_value());
+    EXPECT_FALSE(c.routes[1].methods.has_value());
     EXPECT_EQ(c.admin.listen, "[::1]:19090");
     EXPECT_EQ(c.log.level, "debug");
     EXPECT_EQ(c.log.format, log_format::text);
@@ -228,6 +246,75 @@ TEST(parse_yaml, reports_wrong_types_with_what_was_found) {
     EXPECT_EQ(r.problems[3].key_path, "admin.listen");
     EXPECT_NE(r.problems[3].message.find("write \"\""), std::string::npos);
     EXPECT_EQ(r.problems[3].line, 5);
+}
+
+TEST(parse_yaml, reads_routes_and_leaves_unset_overrides_to_the_global_policy) {
+    auto const r = parse("idempotency:\n  ttl: 2h\nroutes:\n  - match: /a\n    ttl: 3h\n"
+                         "  - {match: /b, concurrent: wait}\n");
+    ASSERT_TRUE(r.ok()) << all_problems(r);
+    ASSERT_EQ(r.cfg.routes.size(), 2u);
+    EXPECT_EQ(r.cfg.routes[0].ttl, 3h);
+    EXPECT_FALSE(r.cfg.routes[0].concurrent.has_value());
+    EXPECT_FALSE(r.cfg.routes[1].ttl.has_value());
+    EXPECT_EQ(r.cfg.routes[1].concurrent, concurrent_mode::wait);
+    EXPECT_TRUE(parse("routes: []\n").cfg.routes.empty());
+    EXPECT_TRUE(parse("routes:\n").ok());
+}
+
+/// Each row: a `routes` text, the one problem's key path, line and a word of its message.
+struct route_row {
+    std::string text;
+    std::string key_path;
+    int line;
+    std::string message_part;
+};
+
+TEST(parse_yaml, reports_each_bad_route_at_its_key) {
+    std::vector<route_row> const rows{
+        {"routes:\n  - match: /a\n    tll: 1h\n", "routes[0].tll", 3, "did you mean \"ttl\""},
+        {"routes:\n  - match: /a\n    key_header: X-K\n", "routes[0].key_header", 3, "global-only"},
+        {"routes:\n  - match: /a\n    scope_secret: s\n", "routes[0].scope_secret", 3,
+         "global-only"},
+        {"routes:\n  - match: /a\n    max_key_length: 9\n", "routes[0].max_key_length", 3,
+         "global-only"},
+        {"routes:\n  - match: /a\n    account_header: X-A\n", "routes[0].account_header", 3,
+         "global-only"},
+        {"routes:\n  - match: /a\n    replay_header: X-R\n", "routes[0].replay_header", 3,
+         "global-only"},
+        {"routes:\n  - match: /a\n    key_from: \"header:x\"\n", "routes[0].key_from", 3,
+         "unknown key"},
+        {"routes:\n  - match: /a\n  - match: /a/\n", "routes[1].match", 3, "duplicate match"},
+        {"routes:\n  - match: v1\n", "routes[0].match", 2, "start with /"},
+        {"routes:\n  - ttl: 1h\n", "routes[0].match", 2, "required"},
+        {"routes:\n  - match: /a\n    ttl: 10s\n", "routes[0].ttl", 3, "at least lock_ttl"},
+        {"routes:\n  - match: /a\n    ttl: soon\n", "routes[0].ttl", 3, "with a unit"},
+        {"routes:\n  - match: /a\n    concurrent: queue\n", "routes[0].concurrent", 3,
+         "reject wait"},
+        {"routes:\n  - match: /a\n    methods: []\n", "routes[0].methods", 3, "at least one"},
+        {"routes:\n  - match: /a\n    no_store_statuses: [700]\n", "routes[0].no_store_statuses[0]",
+         3, "100 to 599"},
+        {"routes:\n  - match: /a\n    enabled: maybe\n", "routes[0].enabled", 3, "true or false"},
+        {"routes:\n  match: /a\n", "routes", 2, "list of mappings"},
+        {"routes:\n  - /a\n", "routes[0]", 2, "expected a mapping"},
+    };
+    for (auto const& row : rows) {
+        auto const r = parse(row.text);
+        ASSERT_EQ(r.problems.size(), 1u) << row.text << all_problems(r);
+        auto const& p = r.problems.front();
+        EXPECT_EQ(p.key_path, row.key_path) << row.text;
+        EXPECT_EQ(p.line, row.line) << row.text << p.to_string();
+        EXPECT_NE(p.message.find(row.message_part), std::string::npos) << p.to_string();
+    }
+}
+
+TEST(parse_yaml, route_keys_have_no_override_variables) {
+    env_lookup const env = [](std::string const& name) -> std::optional<std::string> {
+        if (name.starts_with("IDEMGATE_ROUTES")) return "1ms";
+        return std::nullopt;
+    };
+    auto const r = parse_yaml("routes:\n  - match: /a\n    ttl: 2h\n", "test.yaml", env);
+    ASSERT_TRUE(r.ok()) << all_problems(r);
+    EXPECT_EQ(r.cfg.routes.at(0).ttl, 2h);
 }
 
 TEST(parse_yaml, refuses_numbers_that_are_negative_fractional_or_too_large) {

@@ -1,4 +1,5 @@
 #include "idemgate/config/parse.hpp"
+#include "idemgate/config/routes.hpp"
 
 #include <gtest/gtest.h>
 
@@ -28,6 +29,16 @@ TEST_P(validate_rule, flags_exactly_the_changed_key_or_nothing) {
     ASSERT_EQ(problems.size(), 1u);
     EXPECT_EQ(problems[0].key_path, GetParam().key_path) << problems[0].to_string();
     EXPECT_FALSE(problems[0].message.empty());
+}
+
+/// A config with one route `match` changed by `f` (routes[0]).
+std::function<void(config&)> route(std::string match, std::function<void(route_config&)> f = {}) {
+    return [match = std::move(match), f = std::move(f)](config& c) {
+        route_config r;
+        r.match = match;
+        if (f) f(r);
+        c.routes.push_back(std::move(r));
+    };
 }
 
 rule_row bad(std::string name, std::function<void(config&)> f, std::string key) {
@@ -287,7 +298,102 @@ INSTANTIATE_TEST_SUITE_P(
         bad(
             "buffered_uint64_max",
             [](config& c) { c.limits.max_buffered_bytes = byte_size{UINT64_MAX}; },
-            "limits.max_buffered_bytes")),
+            "limits.max_buffered_bytes"),
+        // routes: the match, and each override under the global key's rules.
+        good("route_prefix", route("/v1/payments")),
+        good("route_root", route("/")),
+        good("route_trailing_slash", route("/v1/payments/")),
+        good("route_escape_upper_case", route("/v1/a%2Fb")),
+        good("route_sub_delims", route("/v1/a:b@c;d=e,f+g!$&'()*")),
+        bad("route_match_empty", route(""), "routes[0].match"),
+        bad("route_match_relative", route("v1/payments"), "routes[0].match"),
+        bad("route_match_query", route("/v1?x=1"), "routes[0].match"),
+        bad("route_match_space", route("/v1/a b"), "routes[0].match"),
+        bad("route_match_fragment", route("/v1#x"), "routes[0].match"),
+        bad("route_match_empty_segment", route("/v1//payments"), "routes[0].match"),
+        bad("route_match_dot_segment", route("/v1/../payments"), "routes[0].match"),
+        bad("route_match_dot", route("/v1/."), "routes[0].match"),
+        bad("route_escape_lower_case", route("/v1/a%2fb"), "routes[0].match"),
+        bad("route_escape_unreserved", route("/v1/%7Euser"), "routes[0].match"),
+        bad("route_escape_truncated", route("/v1/a%2"), "routes[0].match"),
+        bad(
+            "route_duplicate",
+            [](config& c) {
+                route("/v1/payments")(c);
+                route("/v1/payments/")(c);
+            },
+            "routes[1].match"),
+        good("route_two_distinct",
+             [](config& c) {
+                 route("/v1/payments")(c);
+                 route("/v1/payments/refunds")(c);
+             }),
+        bad(
+            "route_too_many",
+            [](config& c) {
+                for (std::size_t i = 0; i <= max_routes; ++i) route("/r" + std::to_string(i))(c);
+            },
+            "routes"),
+        good("route_1000",
+             [](config& c) {
+                 for (std::size_t i = 0; i < max_routes; ++i) route("/r" + std::to_string(i))(c);
+             }),
+        bad("route_ttl_0", route("/a", [](route_config& r) { r.ttl = 0ms; }), "routes[0].ttl"),
+        bad("route_ttl_31d", route("/a", [](route_config& r) { r.ttl = 31 * 24h; }),
+            "routes[0].ttl"),
+        bad("route_ttl_below_global_lock_ttl",
+            route("/a", [](route_config& r) { r.ttl = 59s; }), "routes[0].ttl"),
+        bad("route_lock_ttl_above_global_ttl",
+            route("/a", [](route_config& r) { r.lock_ttl = 25h; }), "routes[0].lock_ttl"),
+        good("route_lock_ttl_and_ttl_together",
+             route("/a",
+                   [](route_config& r) {
+                       r.lock_ttl = 25h;
+                       r.ttl = 26h;
+                   })),
+        bad("route_ttl_below_its_lock_ttl",
+            route("/a",
+                  [](route_config& r) {
+                      r.lock_ttl = 2h;
+                      r.ttl = 1h;
+                  }),
+            "routes[0].ttl"),
+        good("route_short_ttl_with_short_global_lock",
+             [](config& c) {
+                 c.idempotency.lock_ttl = 1s;
+                 route("/a", [](route_config& r) { r.ttl = 2s; })(c);
+             }),
+        bad("route_lock_ttl_0", route("/a", [](route_config& r) { r.lock_ttl = 0ms; }),
+            "routes[0].lock_ttl"),
+        bad("route_wait_timeout_0", route("/a", [](route_config& r) { r.wait_timeout = 0ms; }),
+            "routes[0].wait_timeout"),
+        bad("route_methods_empty",
+            route("/a", [](route_config& r) { r.methods = std::vector<std::string>{}; }),
+            "routes[0].methods"),
+        bad("route_method_duplicate",
+            route("/a",
+                  [](route_config& r) {
+                      r.methods = std::vector<std::string>{"PUT", "PUT"};
+                  }),
+            "routes[0].methods[1]"),
+        bad("route_method_lower_case",
+            route("/a", [](route_config& r) { r.methods = std::vector<std::string>{"put"}; }),
+            "routes[0].methods[0]"),
+        bad("route_status_600",
+            route("/a",
+                  [](route_config& r) {
+                      r.no_store_statuses = std::vector<unsigned>{503, 600};
+                  }),
+            "routes[0].no_store_statuses[1]"),
+        good("route_no_statuses",
+             route("/a", [](route_config& r) { r.no_store_statuses = std::vector<unsigned>{}; })),
+        bad("route_stored_body_0",
+            route("/a", [](route_config& r) { r.max_stored_body = byte_size{0}; }),
+            "routes[0].max_stored_body"),
+        bad("route_stored_body_513MiB",
+            route("/a", [](route_config& r) { r.max_stored_body = byte_size{513ULL << 20}; }),
+            "routes[0].max_stored_body"),
+        good("route_disabled", route("/a", [](route_config& r) { r.enabled = false; }))),
     [](testing::TestParamInfo<rule_row> const& row) { return row.param.name; });
 
 TEST(warnings, name_a_ttl_shorter_than_the_upstream_timeout_and_nothing_by_default) {
@@ -318,6 +424,57 @@ TEST(warnings, say_the_credential_bound_is_not_enforced_in_cluster_mode) {
     cfg.store.max_records_per_credential = 10;
     cfg.store.redis.mode = redis_mode::standalone;
     EXPECT_TRUE(warnings(cfg).empty());
+}
+
+TEST(warnings, name_a_short_route_ttl_and_the_overrides_of_a_disabled_route) {
+    config cfg;
+    cfg.idempotency.lock_ttl = 1s;
+    route("/fast", [](route_config& r) { r.ttl = 10s; })(cfg);
+    route("/off", [](route_config& r) {
+        r.enabled = false;
+        r.ttl = 1h;
+    })(cfg);
+    route("/plain", [](route_config& r) { r.enabled = false; })(cfg);
+    EXPECT_TRUE(validate(cfg).empty());
+    auto const found = warnings(cfg);
+    ASSERT_EQ(found.size(), 2u);
+    EXPECT_EQ(found[0].key_path, "routes[0].ttl");
+    EXPECT_NE(found[0].message.find("upstream.timeout"), std::string::npos);
+    EXPECT_EQ(found[1].key_path, "routes[1].enabled");
+}
+
+TEST(routes, normal_match_drops_the_trailing_slash_but_keeps_the_root) {
+    EXPECT_EQ(normal_match("/v1/payments/"), "/v1/payments");
+    EXPECT_EQ(normal_match("/v1/payments"), "/v1/payments");
+    EXPECT_EQ(normal_match("/"), "/");
+    EXPECT_EQ(normal_match("/a//"), "/a");
+}
+
+TEST(routes, policy_of_overrides_only_what_the_route_sets) {
+    idempotency_config global;
+    global.ttl = 2h;
+    global.key_header = "X-Key";
+    route_config r;
+    r.match = "/a";
+    r.concurrent = concurrent_mode::wait;
+    r.methods = std::vector<std::string>{"PUT"};
+    auto const p = policy_of(r, global);
+    EXPECT_EQ(p.concurrent, concurrent_mode::wait);
+    EXPECT_EQ(p.methods, (std::vector<std::string>{"PUT"}));
+    EXPECT_EQ(p.ttl, 2h);
+    EXPECT_EQ(p.key_header, "X-Key");
+    EXPECT_EQ(p.no_store_statuses, global.no_store_statuses);
+}
+
+TEST(routes, longest_ttl_covers_every_enabled_route) {
+    config cfg;
+    EXPECT_EQ(longest_ttl(cfg), cfg.idempotency.ttl);
+    route("/long", [](route_config& r) { r.ttl = 72h; })(cfg);
+    route("/off", [](route_config& r) {
+        r.enabled = false;
+        r.ttl = 100h;
+    })(cfg);
+    EXPECT_EQ(longest_ttl(cfg), 72h);
 }
 
 TEST(validate, never_prints_the_password_of_a_bad_redis_url) {

@@ -223,6 +223,40 @@ TEST_F(engine_test, renewals_keep_the_claim_past_lock_ttl_while_the_upstream_wor
     EXPECT_EQ(upstream_.calls(), 1U);
 }
 
+// routes: a route's lock_ttl is the claim's (begin) and its renewals' (period a third of it),
+// not the global one; handled::route names the route.
+TEST_F(engine_test, a_route_lock_ttl_holds_the_claim_and_sets_its_renewals) {
+    config::route_config slow;
+    slow.match = "/v1/slow";
+    slow.lock_ttl = std::chrono::seconds(3);
+    cfg_.routes.push_back(slow);
+    upstream_.set_handler([this](recorded_request const&, std::size_t n) {
+        return n == 1 ? held_reply(n) : upstream_stub::default_reply(n);
+    });
+    start_engine();
+    auto on_route = [](std::string const& key) {
+        auto req = post(key);
+        req.target("/v1/slow/job_1");
+        return req;
+    };
+    auto const call = start(on_route("lt-1"));
+    ASSERT_TRUE(run_until([&] { return upstream_.calls() == 1; }));
+    steady_.advance(150ms); // past the global renewal period (100 ms), not the route's (1 s)
+    EXPECT_FALSE(run_until([&] { return store_calls(store_op::renew) >= 1; }, ms(300)));
+    wall_.advance(1s); // past the global lock_ttl (300 ms), within the route's
+    auto const retry = handle(on_route("lt-1"));
+    EXPECT_EQ(retry.result, outcome::in_progress);
+    EXPECT_EQ(retry.route, 1U);
+    steady_.advance(1s); // the route's period
+    EXPECT_TRUE(run_until([&] { return store_calls(store_op::renew) >= 1; }));
+    open_ = true;
+    auto const first = finish(call);
+    EXPECT_EQ(first.result, outcome::executed);
+    EXPECT_EQ(first.route, 1U);
+    EXPECT_EQ(handle(post("lt-2")).route, 0U); // /v1/charges: no route
+    EXPECT_EQ(upstream_.calls(), 2U);
+}
+
 // Renewals fail (store down) mid-request: retried at every tick, the claim expires after
 // lock_ttl and a retry runs the operation a second time; the first owner's complete then
 // finds the claim gone, which is counted. The client of the first request still gets its

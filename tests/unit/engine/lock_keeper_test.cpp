@@ -19,6 +19,7 @@ class renew_recorder final : public idemgate::store::store {
 public:
     std::map<std::string, std::vector<clock_type::time_point>> renewals;
     std::map<std::string, idemgate::store::owner_token> owners;
+    std::map<std::string, std::chrono::milliseconds> ttls; // of the last renewal
     std::string stolen;
     std::string failing; // answers store_unavailable, as when Redis is down
 
@@ -36,8 +37,9 @@ public:
         co_return make_error_code(errc::store_unavailable);
     }
     task<error_code> renew(idemgate::store::scope_key key, idemgate::store::owner_token owner,
-                           std::chrono::milliseconds) override {
+                           std::chrono::milliseconds lock_ttl) override {
         renewals[key.hash].push_back(clock_type::now());
+        ttls[key.hash] = lock_ttl;
         owners[key.hash] = owner;
         if (key.hash == failing) co_return make_error_code(errc::store_unavailable);
         co_return key.hash == stolen ? make_error_code(errc::not_owner) : error_code{};
@@ -90,6 +92,27 @@ TEST(lock_keeper, renews_every_held_lock_well_within_lock_ttl) {
         EXPECT_LT(longest_gap(start, st.renewals[k], end), 300ms) << "the lock would expire";
         EXPECT_EQ(st.owners[k], "owner-" + k);
     }
+}
+
+TEST(lock_keeper, renews_each_lock_with_its_own_lock_ttl_and_period) {
+    net::io_context ioc;
+    renew_recorder st;
+    lock_keeper keeper(st, 90ms); // the shortest: ticks every 15 ms
+    auto const start = clock_type::now();
+    auto const short_lock = keeper.keep(ioc.get_executor(), {"short"}, "owner-a");
+    auto const long_lock = keeper.keep(ioc.get_executor(), {"long"}, "owner-b", 600ms);
+    auto const too_short = keeper.keep(ioc.get_executor(), {"shorter"}, "owner-c", 30ms);
+    run_for(ioc, 700ms);
+    auto const end = clock_type::now();
+    EXPECT_EQ(st.ttls["short"], 90ms);
+    EXPECT_EQ(st.ttls["long"], 600ms);
+    EXPECT_EQ(st.ttls["shorter"], 90ms) << "raised to the keeper's: its ticks could not keep it";
+    // Every 200 ms (a third of 600 ms), not every 30 ms as the short lock.
+    EXPECT_GE(st.renewals["long"].size(), 2U);
+    EXPECT_LE(st.renewals["long"].size(), 4U);
+    EXPECT_LT(longest_gap(start, st.renewals["long"], end), 600ms);
+    EXPECT_GE(st.renewals["short"].size(), 8U);
+    EXPECT_LT(longest_gap(start, st.renewals["short"], end), 90ms);
 }
 
 TEST(lock_keeper, stops_renewing_a_released_lock) {
