@@ -79,14 +79,8 @@ std::shared_ptr<connection> cluster_router::connection_to(node_address const& no
     if (stopped_) return nullptr;
     auto& pool = nodes_[node];
     if (pool.conns.empty()) {
-        auto cfg = std::make_shared<connection_config>(*base_);
-        cfg->url.host = node.host;
-        cfg->url.port = node.port;
-        cfg->url.db = 0; // a cluster has only db 0
-        for (std::uint32_t i = 0; i < pool_size_; ++i) {
-            pool.conns.push_back(std::make_shared<connection>(ex_, cfg));
-            pool.conns.back()->start();
-        }
+        pool.conns = connections_to(ex_, *base_, node, pool_size_);
+        for (auto const& c : pool.conns) c->start();
     }
     for (std::size_t i = 0; i < pool.conns.size(); ++i) {
         auto const idx = (pool.next + i) % pool.conns.size();

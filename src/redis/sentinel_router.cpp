@@ -101,12 +101,7 @@ void sentinel_router::adopt(node_address const& master) {
     confirmed_ = false;
     master_ = master;
     stats_->nodes.store(1);
-    auto cfg = std::make_shared<connection_config>(*base_);
-    cfg->url.host = master.host;
-    cfg->url.port = master.port;
-    std::vector<std::shared_ptr<connection>> fresh;
-    for (std::uint32_t i = 0; i < pool_size_; ++i)
-        fresh.push_back(std::make_shared<connection>(ex_, cfg));
+    auto fresh = connections_to(ex_, *base_, master, pool_size_);
     {
         std::lock_guard const lock(pool_mutex_);
         pool_.swap(fresh);

@@ -62,9 +62,9 @@ TEST_F(cluster_gateways_test, records_spread_over_all_three_primaries_and_two_ga
                      "idempotency_key_in_use");
     }
     EXPECT_EQ(upstream_.calls(), n + 1);
-    EXPECT_EQ(metric_sum("idemgate_requests_total{outcome=\"executed\"}"), double(n + 1));
-    EXPECT_EQ(metric_sum("idemgate_requests_total{outcome=\"replayed\"}"), double(n));
-    EXPECT_EQ(metric_sum("idemgate_requests_total{outcome=\"conflict\"}"), double(n));
+    EXPECT_EQ(metric_sum(requests_series("executed")), double(n + 1));
+    EXPECT_EQ(metric_sum(requests_series("replayed")), double(n));
+    EXPECT_EQ(metric_sum(requests_series("conflict")), double(n));
 }
 
 TEST_F(cluster_gateways_test,

@@ -74,6 +74,11 @@ public:
     virtual bool ready() const noexcept = 0;
 };
 
+/// `n` connections (not started) to `node`: credentials, db, TLS and timeouts from `base`.
+std::vector<std::shared_ptr<connection>> connections_to(net::any_io_executor const& ex,
+                                                        connection_config const& base,
+                                                        node_address const& node, std::uint32_t n);
+
 /// `pool_size` pipelined connections to `cfg->url`, used round-robin.
 std::shared_ptr<router> make_standalone_router(net::any_io_executor const& ex,
                                                std::shared_ptr<connection_config const> const& cfg,

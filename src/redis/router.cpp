@@ -1,4 +1,4 @@
-// What the routers of a process count together.
+// What the routers share: the pools they open, and what a process's routers count together.
 #include "idemgate/redis/router.hpp"
 
 #include <algorithm>
@@ -19,6 +19,18 @@ std::uint64_t topology_stats::saw_primaries(std::vector<node_address> const& now
     known_ = now;
     master_changes.fetch_add(fresh);
     return fresh;
+}
+
+std::vector<std::shared_ptr<connection>> connections_to(net::any_io_executor const& ex,
+                                                        connection_config const& base,
+                                                        node_address const& node, std::uint32_t n) {
+    auto cfg = std::make_shared<connection_config>(base);
+    cfg->url.host = node.host;
+    cfg->url.port = node.port;
+    std::vector<std::shared_ptr<connection>> out;
+    out.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i) out.push_back(std::make_shared<connection>(ex, cfg));
+    return out;
 }
 
 } // namespace idemgate::redis
