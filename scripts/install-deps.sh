@@ -6,6 +6,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libhiredis-dev libssl-dev nlohmann-json3-dev
   libspdlog-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   redis-server redis-tools wrk nginx curl ca-certificates procps python3-yaml clang-format clang-tidy
+  nodejs npm
 )
 missing=()
 for p in "${packages[@]}"; do

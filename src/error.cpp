@@ -68,6 +68,12 @@ error_info info_of(errc e) noexcept {
                 "retry when some expire."};
     case errc::overloaded:
         return {503, "overloaded", "The gateway is handling too much at once; retry later."};
+    case errc::webhook_signature_invalid:
+        return {401, "webhook_signature_invalid",
+                "The webhook-signature header holds no valid signature of this delivery."};
+    case errc::webhook_timestamp_invalid:
+        return {401, "webhook_timestamp_invalid",
+                "The webhook-timestamp header is missing, not a number, or too far from now."};
     case errc::ok:
     case errc::not_owner:
         break;

@@ -34,6 +34,8 @@ enum class errc {
     record_unreadable,    // 503 idempotency_store_unavailable (a sealed record does not open)
     credential_limit,     // 429 idempotency_key_limit_reached (store.max_records_per_credential)
     overloaded,           // 503 overloaded (limits.max_inflight, limits.max_buffered_bytes)
+    webhook_signature_invalid, // 401 webhook_signature_invalid (route verify: no good signature)
+    webhook_timestamp_invalid, // 401 webhook_timestamp_invalid (route verify: outside tolerance)
 };
 
 /// What a client sees for an error: contract §5.

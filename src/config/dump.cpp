@@ -137,6 +137,17 @@ void put_routes(YAML::Emitter& out, std::vector<route_config> const& routes) {
             out << YAML::Key << "no_store_statuses" << YAML::Value << YAML::Flow
                 << *r.no_store_statuses;
         if (r.max_stored_body) put(out, "max_stored_body", *r.max_stored_body);
+        if (!r.key_from.empty()) put(out, "key_from", r.key_from);
+        if (r.scope != route_scope::api_key)
+            put(out, "scope", detail::name_in(detail::route_scope_names, r.scope));
+        if (r.verify) {
+            // The secret file's path only: its content is never read here.
+            out << YAML::Key << "verify" << YAML::Value << YAML::BeginMap;
+            put(out, "scheme", r.verify->scheme);
+            put(out, "secret_file", r.verify->secret_file);
+            put(out, "tolerance", r.verify->tolerance);
+            out << YAML::EndMap;
+        }
         out << YAML::EndMap;
     }
     out << YAML::EndSeq;

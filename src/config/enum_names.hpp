@@ -20,9 +20,14 @@ inline constexpr name_table<concurrent_mode, 2> concurrent_names{{
     {"reject", concurrent_mode::reject},
     {"wait", concurrent_mode::wait},
 }};
-inline constexpr name_table<fingerprint_mode, 2> fingerprint_names{{
+inline constexpr name_table<fingerprint_mode, 3> fingerprint_names{{
     {"body", fingerprint_mode::body},
     {"canonical_json", fingerprint_mode::canonical_json},
+    {"none", fingerprint_mode::none},
+}};
+inline constexpr name_table<route_scope, 2> route_scope_names{{
+    {"api_key", route_scope::api_key},
+    {"route", route_scope::route},
 }};
 inline constexpr name_table<store_backend, 2> backend_names{{
     {"memory", store_backend::memory},

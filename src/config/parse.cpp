@@ -127,6 +127,12 @@ void read_override(map_reader& m, std::string_view key, std::optional<T>& out,
     if (present && m.problem_count() == problems) out = std::move(value);
 }
 
+void read_verify(map_reader& m, verify_config& v) {
+    m.read("scheme", v.scheme);
+    m.read("secret_file", v.secret_file);
+    m.read("tolerance", v.tolerance);
+}
+
 void read_route(map_reader& m, route_config& r) {
     m.read("match", r.match);
     m.read("enabled", r.enabled);
@@ -140,6 +146,9 @@ void read_route(map_reader& m, route_config& r) {
     read_override(m, "fingerprint", r.fingerprint, detail::fingerprint_names);
     read_override(m, "no_store_statuses", r.no_store_statuses);
     read_override(m, "max_stored_body", r.max_stored_body);
+    m.read("key_from", r.key_from);
+    m.read("scope", r.scope, detail::route_scope_names);
+    if (m.has("verify")) m.section("verify", r.verify.emplace(), read_verify);
     for (auto const key : global_only_keys)
         m.refuse(key, "is global-only: set it in the idempotency section, not in a route");
 }

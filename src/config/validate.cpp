@@ -211,6 +211,9 @@ void check_idempotency(checker& c, idempotency_config const& i) {
     check_no_store(c, "idempotency.no_store_statuses", i.no_store_statuses);
     c.positive("idempotency.max_stored_body", i.max_stored_body, max_stored);
     c.in_range("idempotency.max_key_length", i.max_key_length, 1, 4096);
+    if (i.fingerprint == fingerprint_mode::none)
+        c.fail("idempotency.fingerprint",
+               "none is only allowed on a route with key_from (docs/webhooks.md)");
     if (i.credential != "authorization" &&
         !(i.credential.starts_with("header:") && is_token(i.credential.substr(7)))) {
         c.fail("idempotency.credential",
@@ -275,6 +278,35 @@ std::string match_problem(std::string_view match) {
     return {};
 }
 
+/// A route's ledger keys (docs/webhooks.md): scope: route, fingerprint: none and verify
+/// each need key_from; the secret file must hold secrets (never quoted).
+void check_ledger(checker& c, std::string const& at, route_config const& r) {
+    bool const keyed = !r.key_from.empty();
+    if (keyed) {
+        std::string why;
+        if (!parse_key_from(r.key_from, why)) c.fail(at + ".key_from", why);
+    }
+    if (r.scope == route_scope::route && !keyed)
+        c.fail(at + ".scope", "route needs key_from: a route-wide scope is for webhook ids");
+    if (r.fingerprint == fingerprint_mode::none && !keyed)
+        c.fail(at + ".fingerprint",
+               "none needs key_from: with client keys, a reused key with another body must "
+               "be refused (409)");
+    if (!r.verify) return;
+    auto const& v = *r.verify;
+    if (!keyed)
+        c.fail(at + ".verify", "needs key_from: signatures are checked on webhook deliveries");
+    if (v.scheme != "standard-webhooks")
+        c.fail(at + ".verify.scheme",
+               "expected standard-webhooks, got " + detail::quoted(v.scheme));
+    c.positive(at + ".verify.tolerance", v.tolerance, max_webhook_tolerance);
+    if (v.secret_file.empty()) {
+        c.fail(at + ".verify.secret_file", "is required: a file of whsec_<base64> lines");
+    } else if (auto const read = read_webhook_secrets(v.secret_file); !read.error.empty()) {
+        c.fail(at + ".verify.secret_file", read.error);
+    }
+}
+
 /// One route: its match, and each override under the same rules as the global key; the
 /// ttl/lock_ttl rule on the effective pair, reported on the key the route sets.
 void check_route(checker& c, std::string const& at, route_config const& r,
@@ -290,6 +322,7 @@ void check_route(checker& c, std::string const& at, route_config const& r,
     }
     if (r.no_store_statuses) check_no_store(c, at + ".no_store_statuses", *r.no_store_statuses);
     if (r.max_stored_body) c.positive(at + ".max_stored_body", *r.max_stored_body, max_stored);
+    check_ledger(c, at, r);
 }
 
 void check_routes(checker& c, config const& cfg) {
@@ -371,7 +404,17 @@ std::vector<problem> warnings(config const& cfg) {
         }
         bool const overrides = r.methods || r.ttl || r.lock_ttl || r.missing_key || r.concurrent ||
                                r.wait_timeout || r.fingerprint || r.no_store_statuses ||
-                               r.max_stored_body;
+                               r.max_stored_body || !r.key_from.empty() || r.verify;
+        if (r.enabled && r.scope == route_scope::route && !r.verify) {
+            found.push_back({{},
+                             0,
+                             0,
+                             at + ".scope",
+                             "is route without verify: anyone who reaches the route can post an "
+                             "event id first and make the real delivery be answered from the "
+                             "store (ledger poisoning), or fill the store; set verify "
+                             "(docs/webhooks.md)"});
+        }
         if (!r.enabled && overrides) {
             found.push_back({{},
                              0,

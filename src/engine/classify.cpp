@@ -44,12 +44,16 @@ bool is_protected_but_for_case(std::string_view method, config::idempotency_conf
 
 } // namespace
 
+std::optional<classification> classify_method(request_view const& req,
+                                              config::idempotency_config const& cfg) {
+    if (is_protected_method(req.method, cfg)) return std::nullopt;
+    if (is_protected_but_for_case(req.method, cfg)) return rejected(errc::method_case);
+    return passthrough(passthrough_reason::method);
+}
+
 classification classify(request_view const& req, config::idempotency_config const& cfg) {
     // Contract §1, in order: the method first, so that GET with a key is never touched.
-    if (!is_protected_method(req.method, cfg)) {
-        if (is_protected_but_for_case(req.method, cfg)) return rejected(errc::method_case);
-        return passthrough(passthrough_reason::method);
-    }
+    if (auto by_method = classify_method(req, cfg)) return std::move(*by_method);
 
     std::optional<std::string> api_key;
     if (req.credential) {

@@ -7,7 +7,9 @@
 
 namespace idemgate::engine {
 
-completion on_response(unsigned status, config::idempotency_config const& cfg) noexcept {
+completion on_response(unsigned status, config::idempotency_config const& cfg,
+                       bool no_store_5xx) noexcept {
+    if (no_store_5xx && status >= 500 && status <= 599) return completion::release;
     auto const& no_store = cfg.no_store_statuses;
     // Contract §3: a no-store status (e.g. 503) must let a retry execute again.
     bool const release = std::find(no_store.begin(), no_store.end(), status) != no_store.end();

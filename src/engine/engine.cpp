@@ -4,7 +4,9 @@
 #include "idemgate/engine/completion.hpp"
 #include "idemgate/engine/decision.hpp"
 #include "idemgate/engine/fingerprint.hpp"
+#include "idemgate/engine/key_rules.hpp"
 #include "idemgate/engine/replay.hpp"
+#include "idemgate/engine/webhook.hpp"
 #include "idemgate/http/error_response.hpp"
 #include "idemgate/log/log.hpp"
 #include "idemgate/proxy/forward.hpp"
@@ -12,6 +14,7 @@
 #include <boost/range/iterator_range.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 
 namespace idemgate::engine {
@@ -27,6 +30,7 @@ struct engine::claim {
     /// The body's plain digest, which records written before fingerprints were keyed hold
     /// (scope_hasher::keyed); empty when no secret keys them.
     std::optional<store::fingerprint> unkeyed;
+    bool ledger = false; // a key_from route: any 5xx is released, not stored
 };
 
 namespace {
@@ -54,6 +58,80 @@ std::chrono::milliseconds shortest_lock_ttl(route_table const& routes) {
         if (routes.at(i).enabled) shortest = std::min(shortest, routes.at(i).policy.lock_ttl);
     }
     return shortest;
+}
+
+classification passthrough_for(passthrough_reason reason) {
+    classification c;
+    c.reason = reason;
+    return c;
+}
+
+classification rejected_for(errc e) {
+    classification c;
+    c.kind = request_class::rejected;
+    c.error = e;
+    return c;
+}
+
+/// The only value of field `name`; nullopt when absent, `several` set when repeated.
+std::optional<std::string_view> single_field(request const& req, std::string_view name,
+                                             bool& several) {
+    auto const range = req.equal_range(name);
+    if (range.first == range.second) return std::nullopt;
+    if (std::next(range.first) != range.second) several = true;
+    return range.first->value();
+}
+
+/// A request on a ledger route (docs/webhooks.md), in order: the method (as classify);
+/// verify, before anything else is read; the API key (scope api_key only); the key from
+/// `key_from`, whose absence follows missing_key.
+classification classify_delivery(request const& req, request_view const& view,
+                                 config::idempotency_config const& policy,
+                                 ledger_policy const& ledger) {
+    if (auto by_method = classify_method(view, policy)) return std::move(*by_method);
+    if (ledger.verify) {
+        bool several = false;
+        webhook_headers const h{single_field(req, "webhook-id", several),
+                                single_field(req, "webhook-timestamp", several),
+                                single_field(req, "webhook-signature", several)};
+        auto const now = std::chrono::duration_cast<std::chrono::seconds>(
+            std::chrono::system_clock::now().time_since_epoch());
+        switch (several ? webhook_verdict::signature
+                        : verify_webhook(ledger.secrets, h, req.body(), now, ledger.tolerance)) {
+        case webhook_verdict::ok:
+            break;
+        case webhook_verdict::signature:
+            return rejected_for(errc::webhook_signature_invalid);
+        case webhook_verdict::timestamp:
+            return rejected_for(errc::webhook_timestamp_invalid);
+        }
+    }
+    classification c;
+    if (ledger.scope == config::route_scope::api_key) {
+        std::optional<std::string> api_key;
+        if (view.credential) {
+            api_key = view.credential_is_header ? credential_of_header(*view.credential)
+                                                : api_key_of(*view.credential);
+        }
+        if (!api_key) return passthrough_for(passthrough_reason::no_api_key);
+        c.api_key = std::move(*api_key);
+    }
+    std::optional<std::string_view> header;
+    if (ledger.key_from.from == config::key_source::kind::header) {
+        bool several = false;
+        header = single_field(req, ledger.key_from.where, several);
+        if (several) return rejected_for(errc::key_invalid);
+    }
+    auto key = delivery_key(ledger.key_from, req.body(), header);
+    if (!key) {
+        if (policy.missing_key == config::missing_key_mode::reject)
+            return rejected_for(errc::key_required);
+        return passthrough_for(passthrough_reason::missing_key);
+    }
+    if (key->size() > policy.max_key_length) return rejected_for(errc::key_invalid);
+    c.kind = request_class::protected_request;
+    c.key = std::move(*key);
+    return c;
 }
 
 } // namespace
@@ -92,7 +170,11 @@ task<handled> engine::handle(request req, std::string peer, client_gone gone) {
         co_return h;
     }
     auto const view = view_of(req, cfg_.idempotency); // how a request is read is global
-    auto cls = classify(view, policy);
+    auto const& ledger = routes_.at(route).ledger;
+    auto cls = ledger ? classify_delivery(req, view, policy, *ledger) : classify(view, policy);
+    if (cls.error == errc::webhook_signature_invalid ||
+        cls.error == errc::webhook_timestamp_invalid)
+        metrics_.webhook_rejected(cls.error == errc::webhook_timestamp_invalid);
     if (cls.kind == request_class::rejected) {
         handled h{http_errors::make(cls.error, req.version(), req.keep_alive()),
                   outcome::rejected,
@@ -108,11 +190,15 @@ task<handled> engine::handle(request req, std::string peer, client_gone gone) {
         co_return h;
     }
 
-    // The scope leaves the route out: moving a path between routes never merges two scopes.
-    auto scope = scopes_.make(cls.api_key, view.account, view.method, view.target, cls.key);
+    // The scope leaves the route out: moving a path between routes never merges two scopes;
+    // a `scope: route` ledger's is (route, key) alone (docs/webhooks.md).
+    auto scope = ledger && ledger->scope == config::route_scope::route
+                     ? scopes_.make_route(routes_.at(route).label, cls.key)
+                     : scopes_.make(cls.api_key, view.account, view.method, view.target, cls.key);
     auto const digest = fingerprint_of(req.body(), policy.fingerprint);
     auto const fp = scopes_.keyed(scope, digest);
-    claim c{&policy, std::move(scope), fp, {}, std::move(cls.key), std::nullopt};
+    claim c{&policy,      std::move(scope),  fp, {}, std::move(cls.key),
+            std::nullopt, ledger.has_value()};
     if (scopes_.keys_fingerprints()) c.unkeyed = digest;
     auto h = co_await run_protected(std::move(req), peer, std::move(c), gone);
     h.route = route;
@@ -218,7 +304,8 @@ task<handled> engine::exchange(request req, std::string const& peer, claim const
 
 task<void> engine::finish(claim const& c, proxy::upstream_result const& r) {
     auto const& icfg = *c.policy;
-    auto const what = r.ok() ? on_response(r.res.result_int(), icfg) : on_failure(r.failure);
+    auto const what =
+        r.ok() ? on_response(r.res.result_int(), icfg, c.ledger) : on_failure(r.failure);
     if (what == completion::keep) co_return; // contract §3: outcome unknown, keep the lock
     error_code e;
     if (what == completion::release) {

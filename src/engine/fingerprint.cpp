@@ -35,6 +35,8 @@ store::fingerprint sha256(std::string_view data) {
 }
 
 store::fingerprint fingerprint_of(std::string_view body, config::fingerprint_mode mode) {
+    // A ledger route's `none`: every body of a key is the same request (docs/webhooks.md).
+    if (mode == config::fingerprint_mode::none) return sha256({});
     if (mode == config::fingerprint_mode::canonical_json) {
         // Contract §2: a body that is not JSON falls back to its bytes.
         if (auto canonical = canonical_json(body)) return sha256(*canonical);

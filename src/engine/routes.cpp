@@ -3,16 +3,38 @@
 #include "idemgate/config/routes.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace idemgate::engine {
 
+namespace {
+
+std::optional<ledger_policy> ledger_of(config::route_config const& r) {
+    if (r.key_from.empty()) return std::nullopt;
+    std::string why;
+    auto from = config::parse_key_from(r.key_from, why);
+    if (!from) throw std::runtime_error("routes: key_from " + r.key_from + ": " + why);
+    ledger_policy l{std::move(*from), r.scope, false, {}, {}};
+    if (r.verify) {
+        auto read = config::read_webhook_secrets(r.verify->secret_file);
+        if (!read.error.empty()) throw std::runtime_error("routes: verify: " + read.error);
+        l.verify = true;
+        l.secrets = std::move(read.secrets);
+        l.tolerance = std::chrono::duration_cast<std::chrono::seconds>(r.verify->tolerance);
+    }
+    return l;
+}
+
+} // namespace
+
 route_table::route_table(config::config const& cfg) {
     routes_.reserve(cfg.routes.size() + 1);
-    routes_.push_back({std::string(default_route_label), true, cfg.idempotency});
+    routes_.push_back({std::string(default_route_label), true, cfg.idempotency, std::nullopt});
     for (auto const& r : cfg.routes) {
         auto const match = config::normal_match(r.match);
         auto const index = routes_.size();
-        routes_.push_back({std::string(match), r.enabled, config::policy_of(r, cfg.idempotency)});
+        routes_.push_back(
+            {std::string(match), r.enabled, config::policy_of(r, cfg.idempotency), ledger_of(r)});
         if (match == "/") {
             root_ = index;
             continue;

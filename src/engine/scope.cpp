@@ -18,6 +18,8 @@ namespace {
 /// colliding with records written by this version.
 constexpr std::string_view scope_domain = "idemgate/scope/v1";
 constexpr std::string_view fingerprint_domain = "idemgate/fingerprint/v1";
+constexpr std::string_view route_scope_domain = "idemgate/route-scope/v1";
+constexpr std::string_view route_credential_domain = "idemgate/route-credential/v1";
 
 /// 8-byte little-endian length, then the bytes: ("ab","c") and ("a","bc") differ.
 void append_field(std::string& out, std::string_view field) {
@@ -65,6 +67,21 @@ store::scope_key scope_hasher::make(std::string_view api_key, std::string_view a
     append_field(buf, path);
     append_field(buf, idempotency_key);
     return store::scope_key{to_hex(sha256(buf)), std::move(key_hash)}; // no second copy
+}
+
+store::scope_key scope_hasher::make_route(std::string_view route_match,
+                                          std::string_view key) const {
+    std::string credential;
+    append_field(credential, route_credential_domain);
+    append_field(credential, route_match);
+    std::string route_hash =
+        secret_.empty() ? to_hex(sha256(credential)) : hmac_sha256_hex(secret_, credential);
+    std::string buf;
+    buf.reserve(route_scope_domain.size() + route_hash.size() + key.size() + 3 * 8);
+    append_field(buf, route_scope_domain);
+    append_field(buf, route_hash);
+    append_field(buf, key);
+    return store::scope_key{to_hex(sha256(buf)), std::move(route_hash)};
 }
 
 store::fingerprint scope_hasher::keyed(store::scope_key const& scope,

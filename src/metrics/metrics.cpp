@@ -124,6 +124,11 @@ metrics::metrics(std::vector<std::string> const& routes)
                        "full record; stored again without the body so it never runs twice).");
     for (std::size_t i = 0; i < body_omitted_names.size(); ++i)
         body_omitted_[i] = &bo.Add({{"reason", std::string(body_omitted_names[i])}});
+    auto& wr = counter(r, "idemgate_webhook_rejections_total",
+                       "Webhook deliveries refused (401) by a route's verify, before the store "
+                       "and the upstream: signature or timestamp.");
+    webhook_rejections_[0] = &wr.Add({{"reason", "signature"}});
+    webhook_rejections_[1] = &wr.Add({{"reason", "timestamp"}});
     fail_open_ = &counter(r, "idemgate_fail_open_requests_total",
                           "Protected requests forwarded unprotected: store down, fail_open.")
                       .Add({});

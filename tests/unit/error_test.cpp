@@ -40,6 +40,8 @@ row const contract_rows[] = {
     {errc::coding_unsupported, 501, "not_implemented"},
     {errc::overloaded, 503, "overloaded"}, // issue 9: limits.max_inflight, max_buffered_bytes
     {errc::credential_limit, 429, "idempotency_key_limit_reached"},
+    {errc::webhook_signature_invalid, 401, "webhook_signature_invalid"}, // issue 13: verify
+    {errc::webhook_timestamp_invalid, 401, "webhook_timestamp_invalid"},
     {errc::ok, 500, "internal_error"},
     {errc::not_owner, 500, "internal_error"},
 };

@@ -14,7 +14,11 @@ using namespace std::chrono_literals;
 
 enum class missing_key_mode { passthrough, reject };
 enum class concurrent_mode { reject, wait };
-enum class fingerprint_mode { body, canonical_json };
+/// `none` (routes with key_from only): every body of a key is the same request.
+enum class fingerprint_mode { body, canonical_json, none };
+/// A route's scope: the usual (API key, account, method, path, key), or (route, key) for a
+/// webhook-receipt ledger (docs/webhooks.md).
+enum class route_scope { api_key, route };
 enum class store_backend { memory, redis };
 /// store.redis.mode: one primary at `url`, a Redis Cluster, or a primary found by Sentinel.
 enum class redis_mode { standalone, cluster, sentinel };
@@ -118,6 +122,13 @@ struct idempotency_config {
     std::string credential = "authorization";
 };
 
+/// A route's `verify`: the Standard Webhooks signature of each delivery.
+struct verify_config {
+    std::string scheme = "standard-webhooks"; // the only scheme
+    std::string secret_file;                  // `whsec_<base64>` per line; any of them may sign
+    duration tolerance = 5min; // how far webhook-timestamp may be from now, either way
+};
+
 /// One entry of `routes`: the requests whose path is `match` or below it (on segment
 /// boundaries; the longest match wins) get the global `idempotency` policy with these
 /// overrides; an override left unset inherits the global value (config/routes.hpp).
@@ -133,6 +144,11 @@ struct route_config {
     std::optional<fingerprint_mode> fingerprint;
     std::optional<std::vector<unsigned>> no_store_statuses;
     std::optional<byte_size> max_stored_body;
+    /// Where the key comes from instead of the key header (docs/webhooks.md): "json:<RFC 6901
+    /// pointer>" into the body, or "header:<Name>"; empty: the key header.
+    std::string key_from;
+    route_scope scope = route_scope::api_key;
+    std::optional<verify_config> verify; // signatures checked before the store is asked
 };
 
 struct admin_config {

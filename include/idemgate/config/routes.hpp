@@ -6,7 +6,10 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace idemgate::config {
 
@@ -29,5 +32,31 @@ idempotency_config policy_of(route_config const& route, idempotency_config const
 
 /// The longest `ttl` any request can get (global or a route's): how long a record may live.
 duration longest_ttl(config const& cfg) noexcept;
+
+/// A route's `key_from` (docs/webhooks.md): where a delivery's key is.
+struct key_source {
+    enum class kind { json_pointer, header };
+    kind from = kind::json_pointer;
+    std::string where; // the RFC 6901 pointer ("/id", "" for the whole body) or the header name
+};
+
+/// "json:<pointer>" (each reference token after a '/', `~` only as `~0` or `~1`) or
+/// "header:<field-name>"; nullopt with `why` set otherwise.
+std::optional<key_source> parse_key_from(std::string_view text, std::string& why);
+
+/// The longest a `verify.tolerance` may be: a captured delivery replays for this long.
+inline constexpr duration max_webhook_tolerance = std::chrono::hours(1);
+
+/// The secrets of a `verify.secret_file`, decoded: one `whsec_<base64>` per line; blank
+/// lines (and a trailing newline, a CR before it) ignored. `error` set (naming a line
+/// number, never its content) when the file does not read or a line is not such a secret.
+struct webhook_secrets {
+    std::vector<std::string> secrets;
+    std::string error;
+};
+webhook_secrets read_webhook_secrets(std::string const& path);
+
+/// Standard base64 (padding optional) -> bytes; nullopt when `text` is not base64.
+std::optional<std::string> base64_decode(std::string_view text);
 
 } // namespace idemgate::config

@@ -4,6 +4,7 @@
 #include "idemgate/engine/request_view.hpp"
 #include "idemgate/error.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,11 @@ struct classification {
     std::string key;       // the Idempotency-Key, unquoted
     std::string api_key;   // never logged nor stored in clear
 };
+
+/// Contract §1's first step alone: nullopt when `req`'s method is protected; otherwise the
+/// passthrough (method) or, for a protected method in another case, rejected(method_case).
+std::optional<classification> classify_method(request_view const& req,
+                                              config::idempotency_config const& cfg);
 
 /// Order: method not protected -> passthrough (even with a key); no usable API key ->
 /// passthrough; no key -> missing_key policy; two or more key fields or an invalid key ->

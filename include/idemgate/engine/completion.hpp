@@ -15,8 +15,10 @@ enum class completion {
     keep,    // outcome unknown: leave the in-progress record to expire after lock_ttl
 };
 
-/// A status in no_store_statuses -> release; anything else -> store.
-completion on_response(unsigned status, config::idempotency_config const& cfg) noexcept;
+/// A status in no_store_statuses -> release; with `no_store_5xx` (a ledger route: the
+/// sender retries a failed delivery, docs/webhooks.md) any 5xx too; anything else -> store.
+completion on_response(unsigned status, config::idempotency_config const& cfg,
+                       bool no_store_5xx = false) noexcept;
 
 /// How an exchange failed (proxy::upstream_result::failure): errc::upstream_unavailable
 /// (nothing was sent) -> release; errc::upstream_timeout, errc::upstream_failed or anything

@@ -9,7 +9,7 @@
 namespace idemgate::engine {
 
 /// SHA-256 via OpenSSL EVP. canonical_json mode: a body that is not JSON falls back to its
-/// bytes.
+/// bytes. none: the digest of no bytes, whatever the body.
 store::fingerprint fingerprint_of(std::string_view body, config::fingerprint_mode mode);
 
 /// SHA-256 of `data` (raw 32 bytes).

@@ -2,9 +2,12 @@
 // `routes` (docs/configuration.md "Routes"): which policy a request gets, from its path.
 // Built once at startup from the config; matching reads it only, without allocating.
 #include "idemgate/config/config.hpp"
+#include "idemgate/config/routes.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -12,11 +15,21 @@
 
 namespace idemgate::engine {
 
+/// A route with `key_from`: a webhook-receipt ledger (docs/webhooks.md).
+struct ledger_policy {
+    config::key_source key_from;
+    config::route_scope scope = config::route_scope::api_key;
+    bool verify = false;              // Standard Webhooks signatures checked first
+    std::vector<std::string> secrets; // verify: the decoded secrets
+    std::chrono::seconds tolerance{300};
+};
+
 /// The policy requests get on one route, or outside every route (the global one).
 struct route_policy {
     std::string label;   // the metrics' `route` label: "default", or the route's normal match
     bool enabled = true; // false: forwarded untouched, never protected
-    config::idempotency_config policy; // the global section with the route's overrides
+    config::idempotency_config policy;   // the global section with the route's overrides
+    std::optional<ledger_policy> ledger; // set when the route has key_from
 };
 
 /// The `route` label of requests that no route matches.
@@ -26,7 +39,8 @@ inline constexpr std::string_view default_route_label = "default";
 class route_table {
 public:
     /// Index 0 is the global policy; index i + 1 is cfg.routes[i]. `cfg` must be valid
-    /// (config::validate: no duplicate, every match in normal form).
+    /// (config::validate: no duplicate, every match in normal form). Reads each verify's
+    /// secret_file; throws std::runtime_error when one does not read (named, never quoted).
     explicit route_table(config::config const& cfg);
 
     /// The route of a normalised origin-form target (`/path?query`, http/target.hpp): the

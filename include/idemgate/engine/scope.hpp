@@ -20,6 +20,12 @@ public:
                           std::string_view method, std::string_view target,
                           std::string_view idempotency_key) const;
 
+    /// The scope of a `scope: route` ledger route (docs/webhooks.md): (route match, key),
+    /// with no API key, account, method or path. Its own domain prefix: it never equals a
+    /// make() scope. The credential field (what max_records_per_credential counts) is the
+    /// route's, keyed like an API key's hash and domain-separated from them.
+    store::scope_key make_route(std::string_view route_match, std::string_view key) const;
+
     /// Hash of the API key alone (hex), as used inside the scope.
     std::string api_key_hash(std::string_view api_key) const;
 

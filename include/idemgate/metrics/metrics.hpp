@@ -76,6 +76,10 @@ public:
     /// A client request refused before the engine with `e` (a limit or a framing rule).
     void http_failure(errc e) noexcept;
     void fail_open() noexcept { fail_open_->Increment(); }
+    /// A webhook delivery refused by its route's verify: bad signature or bad timestamp.
+    void webhook_rejected(bool timestamp) noexcept {
+        webhook_rejections_[timestamp ? 1 : 0]->Increment();
+    }
     void inflight(int delta) noexcept { inflight_->Increment(delta); }
     void connection_opened() noexcept {
         accepted_->Increment();
@@ -127,6 +131,7 @@ private:
     prometheus::Counter* store_write_failures_ = nullptr;
     std::array<prometheus::Counter*, 2> body_omitted_{};
     prometheus::Counter* fail_open_ = nullptr;
+    std::array<prometheus::Counter*, 2> webhook_rejections_{}; // signature, timestamp
     prometheus::Counter* accepted_ = nullptr;
     prometheus::Counter* rejected_ = nullptr;
     prometheus::Gauge* active_ = nullptr;

@@ -281,8 +281,9 @@ TEST(parse_yaml, reports_each_bad_route_at_its_key) {
          "global-only"},
         {"routes:\n  - match: /a\n    replay_header: X-R\n", "routes[0].replay_header", 3,
          "global-only"},
-        {"routes:\n  - match: /a\n    key_from: \"header:x\"\n", "routes[0].key_from", 3,
-         "unknown key"},
+        {"routes:\n  - match: /a\n    scope: route\n", "routes[0].scope", 3, "key_from"},
+        {"routes:\n  - match: /a\n    fingerprint: none\n", "routes[0].fingerprint", 3, "key_from"},
+        {"routes:\n  - match: /a\n    key_from: \"query:x\"\n", "routes[0].key_from", 3, "json:"},
         {"routes:\n  - match: /a\n  - match: /a/\n", "routes[1].match", 3, "duplicate match"},
         {"routes:\n  - match: v1\n", "routes[0].match", 2, "start with /"},
         {"routes:\n  - ttl: 1h\n", "routes[0].match", 2, "required"},
@@ -305,6 +306,15 @@ TEST(parse_yaml, reports_each_bad_route_at_its_key) {
         EXPECT_EQ(p.line, row.line) << row.text << p.to_string();
         EXPECT_NE(p.message.find(row.message_part), std::string::npos) << p.to_string();
     }
+}
+
+TEST(parse_yaml, a_ledger_route_names_a_bad_scheme_and_a_missing_secret_file) {
+    auto const r = parse("routes:\n  - match: /a\n    key_from: \"json:/id\"\n"
+                         "    verify: {scheme: hmac}\n");
+    ASSERT_EQ(r.problems.size(), 2u) << all_problems(r);
+    EXPECT_EQ(r.problems[0].key_path, "routes[0].verify.scheme");
+    EXPECT_NE(r.problems[0].message.find("standard-webhooks"), std::string::npos);
+    EXPECT_EQ(r.problems[1].key_path, "routes[0].verify.secret_file");
 }
 
 TEST(parse_yaml, route_keys_have_no_override_variables) {
