@@ -110,6 +110,11 @@ void check_server(checker& c, config const& cfg) {
         if (cfg.admin.listen == cfg.listen && !cfg.listen.ends_with(":0"))
             c.fail("admin.listen", "must differ from listen");
     }
+    // A short token can be guessed over the network; 16 bytes is `openssl rand -hex 8`.
+    if (!cfg.admin.token.empty() && cfg.admin.token.size() < min_admin_token_bytes) {
+        c.fail("admin.token", "must be at least " + std::to_string(min_admin_token_bytes) +
+                                  " bytes, got " + std::to_string(cfg.admin.token.size()));
+    }
     auto const& levels = detail::log_level_names;
     if (std::find(levels.begin(), levels.end(), cfg.log.level) == levels.end()) {
         c.fail("log.level", "expected one of trace debug info warn error critical off, got " +

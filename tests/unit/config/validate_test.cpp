@@ -62,6 +62,10 @@ INSTANTIATE_TEST_SUITE_P(
         bad(
             "listen_bad_ipv4", [](config& c) { c.listen = "1.2.3.256:80"; }, "listen"),
         good("admin_disabled", [](config& c) { c.admin.listen = ""; }),
+        good("admin_token_16_bytes", [](config& c) { c.admin.token = std::string(16, 't'); }),
+        bad(
+            "admin_token_15_bytes", [](config& c) { c.admin.token = std::string(15, 't'); },
+            "admin.token"),
         bad(
             "admin_same_as_listen", [](config& c) { c.admin.listen = c.listen; }, "admin.listen"),
         bad(
