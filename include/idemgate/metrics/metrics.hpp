@@ -37,6 +37,13 @@ struct store_topology {
 enum class body_omitted : std::size_t { too_large, store_full };
 inline constexpr std::array<std::string_view, 2> body_omitted_names{"too_large", "store_full"};
 
+/// The records API's calls (issue 13), by endpoint and result.
+enum class admin_endpoint : std::size_t { lookup, evict };
+inline constexpr std::array<std::string_view, 2> admin_endpoint_names{"lookup", "evict"};
+enum class admin_result : std::size_t { ok, not_found, unauthorized, error };
+inline constexpr std::array<std::string_view, 4> admin_result_names{"ok", "not_found",
+                                                                    "unauthorized", "error"};
+
 /// Thread-safe: every method may be called from any thread.
 class metrics {
 public:
@@ -76,6 +83,10 @@ public:
     /// A client request refused before the engine with `e` (a limit or a framing rule).
     void http_failure(errc e) noexcept;
     void fail_open() noexcept { fail_open_->Increment(); }
+    /// A call of the records API answered with `r`.
+    void admin_request(admin_endpoint e, admin_result r) noexcept {
+        admin_requests_[static_cast<std::size_t>(e)][static_cast<std::size_t>(r)]->Increment();
+    }
     void inflight(int delta) noexcept { inflight_->Increment(delta); }
     void connection_opened() noexcept {
         accepted_->Increment();
@@ -127,6 +138,7 @@ private:
     prometheus::Counter* store_write_failures_ = nullptr;
     std::array<prometheus::Counter*, 2> body_omitted_{};
     prometheus::Counter* fail_open_ = nullptr;
+    std::array<std::array<prometheus::Counter*, 4>, 2> admin_requests_{}; // [endpoint][result]
     prometheus::Counter* accepted_ = nullptr;
     prometheus::Counter* rejected_ = nullptr;
     prometheus::Gauge* active_ = nullptr;
