@@ -341,6 +341,14 @@ std::vector<problem> warnings(config const& cfg) {
                              format_duration(cfg.upstream.timeout) +
                              "): a record can expire before its request completes"});
     }
+    if (!cfg.admin.token.empty() && cfg.admin.listen.empty()) {
+        found.push_back({{},
+                         0,
+                         0,
+                         "admin.token",
+                         "is set but admin.listen is empty: the records API is not served "
+                         "(idemgate records still works from the command line)"});
+    }
     bool const redis = cfg.store.backend == store_backend::redis;
     if (redis && i.scope_secret.empty()) {
         found.push_back({{},

@@ -400,6 +400,16 @@ INSTANTIATE_TEST_SUITE_P(
         good("route_disabled", route("/a", [](route_config& r) { r.enabled = false; }))),
     [](testing::TestParamInfo<rule_row> const& row) { return row.param.name; });
 
+TEST(warnings, name_an_admin_token_without_an_admin_listener) {
+    config cfg;
+    cfg.admin.token = std::string(32, 't');
+    EXPECT_TRUE(warnings(cfg).empty());
+    cfg.admin.listen = "";
+    auto const found = warnings(cfg);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].key_path, "admin.token");
+}
+
 TEST(warnings, name_a_ttl_shorter_than_the_upstream_timeout_and_nothing_by_default) {
     EXPECT_TRUE(warnings(config{}).empty());
     config cfg;
