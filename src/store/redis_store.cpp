@@ -61,18 +61,18 @@ std::optional<std::string> unsealed(std::string const& blob, std::string_view sc
     bool const sealed = sealer::looks_sealed(blob);
     if (!sealing.with) {
         if (!sealed) return blob;
-        log::error("redis begin: a stored record is sealed and store.encryption has no keys");
+        log::error("redis: a stored record is sealed and store.encryption has no keys");
         return std::nullopt;
     }
     if (!sealed) {
         if (sealing.accept_unsealed) return blob;
-        log::error("redis begin: a stored record is in clear and store.encryption.accept_unsealed "
+        log::error("redis: a stored record is in clear and store.encryption.accept_unsealed "
                    "is off");
         return std::nullopt;
     }
     auto plain = sealing.with->open(scope, blob);
     if (!plain)
-        log::error("redis begin: a stored record does not open (unknown key id, changed, or "
+        log::error("redis: a stored record does not open (unknown key id, changed, or "
                    "copied from another scope)");
     return plain;
 }
