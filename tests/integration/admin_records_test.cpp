@@ -7,6 +7,7 @@
 #include <atomic>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 namespace idemgate::test {
 namespace {
@@ -143,7 +144,7 @@ TEST_P(admin_records, look_up_a_completed_record_with_and_without_its_body) {
 TEST_P(admin_records, look_up_an_in_progress_claim) {
     hold_first_call();
     start_with_token();
-    std::thread client([&] { (void)send(protected_post("busy")); });
+    std::jthread client([&] { (void)send(protected_post("busy")); });
     ASSERT_TRUE(upstream_.wait_for_calls(1, 5s));
     auto const j = lookup(records_scope("busy"));
     EXPECT_EQ(j.value("state", ""), "in_progress") << j;
@@ -178,7 +179,7 @@ TEST_P(admin_records, an_evicted_claims_owner_cannot_replace_the_retrys_record) 
     start_with_token();
     double const not_owner_before = not_owner_count();
     http_response evicted_client;
-    std::thread client([&] { evicted_client = send(protected_post("stuck")); });
+    std::jthread client([&] { evicted_client = send(protected_post("stuck")); });
     ASSERT_TRUE(upstream_.wait_for_calls(1, 5s));
     EXPECT_EQ(records_call("evict", records_scope("stuck")).status, 200U);
 
@@ -204,7 +205,7 @@ TEST_P(admin_records, an_evicted_claims_owner_cannot_replace_the_retrys_record) 
 TEST_P(admin_records, an_evicted_claims_completion_stores_nothing) {
     hold_first_call();
     start_with_token();
-    std::thread client([&] { (void)send(protected_post("gone")); });
+    std::jthread client([&] { (void)send(protected_post("gone")); });
     ASSERT_TRUE(upstream_.wait_for_calls(1, 5s));
     EXPECT_EQ(records_call("evict", records_scope("gone")).status, 200U);
     release_ = true;
