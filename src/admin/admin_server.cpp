@@ -169,6 +169,7 @@ task<void> serve(tcp_stream stream, admin_context& ctx) {
             auto const peer = pec ? std::string("unknown")
                                   : ep.address().to_string() + ":" + std::to_string(ep.port());
             res = co_await records_route(req, path, ctx, peer);
+            if (req.method() == http::verb::head) res.body().clear(); // as route() does
         } else {
             res = route(req, ctx);
         }
