@@ -5,11 +5,13 @@
 #include "idemgate/revision.hpp" // generated at build time
 #include "idemgate/server/gateway.hpp"
 #include "idemgate/store/sealer.hpp"
+#include "records_cli.hpp"
 
 #include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -17,6 +19,9 @@ constexpr std::string_view usage = R"(usage: idemgate --config FILE
        idemgate --check-config FILE
        idemgate healthcheck --config FILE [--ready]
        idemgate keys generate
+       idemgate records lookup|evict --config FILE
+                (--api-key-file F --method M --path P [--account A] | --route MATCH)
+                --key K [--include-body]
        idemgate --version | --help
 
 An HTTP/1.1 reverse proxy that makes mutating calls safe to retry with an
@@ -28,6 +33,9 @@ Idempotency-Key header (replay of the first response, 409 on a reused key).
                        exit 0 when it answers 200, else 1 (an exec probe)
   keys generate        print a new line for store.encryption.keys_file
                        (<id>:<base64 of 32 random bytes>); see docs/operations.md
+  records              look up or evict the record of one scope in the configured
+                       store (as POST /admin/v1/records/*): prints its JSON; exit 0
+                       found, 1 not found, 2 usage or config error, 3 store unavailable
   --version            print the version and exit
   --help               print this help and exit
 
@@ -70,6 +78,10 @@ int main(int argc, char** argv) {
         }
         std::cout << idemgate::store::generate_key_line() << '\n';
         return 0;
+    }
+    if (cmd == "records") {
+        return idemgate::cli::run_records_command(std::vector<std::string>(argv + 2, argv + argc),
+                                                  load);
     }
     if (cmd == "healthcheck") {
         std::string_view const flag = argc > 2 ? argv[2] : "";

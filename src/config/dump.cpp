@@ -179,7 +179,10 @@ std::string to_yaml(config const& cfg) {
     put_store(out, cfg.store);
     put_idempotency(out, cfg.idempotency);
     put_routes(out, cfg.routes);
-    section(out, "admin", [&] { put(out, "listen", cfg.admin.listen); });
+    section(out, "admin", [&] {
+        put(out, "listen", cfg.admin.listen);
+        put_secret(out, "token", cfg.admin.token);
+    });
     section(out, "log", [&] {
         put(out, "level", cfg.log.level);
         put(out, "format", name_of(cfg.log.format));

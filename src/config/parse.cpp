@@ -155,6 +155,7 @@ void read_route(map_reader& m, route_config& r) {
 
 void read_admin(map_reader& m, admin_config& c) {
     m.read("listen", c.listen);
+    m.read_secret("token", c.token);
 }
 
 void read_log(map_reader& m, log_config& c) {

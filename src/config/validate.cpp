@@ -110,6 +110,11 @@ void check_server(checker& c, config const& cfg) {
         if (cfg.admin.listen == cfg.listen && !cfg.listen.ends_with(":0"))
             c.fail("admin.listen", "must differ from listen");
     }
+    // A short token can be guessed over the network; 16 bytes is `openssl rand -hex 8`.
+    if (!cfg.admin.token.empty() && cfg.admin.token.size() < min_admin_token_bytes) {
+        c.fail("admin.token", "must be at least " + std::to_string(min_admin_token_bytes) +
+                                  " bytes, got " + std::to_string(cfg.admin.token.size()));
+    }
     auto const& levels = detail::log_level_names;
     if (std::find(levels.begin(), levels.end(), cfg.log.level) == levels.end()) {
         c.fail("log.level", "expected one of trace debug info warn error critical off, got " +
@@ -368,6 +373,14 @@ std::vector<problem> warnings(config const& cfg) {
                          "is shorter than upstream.timeout (" +
                              format_duration(cfg.upstream.timeout) +
                              "): a record can expire before its request completes"});
+    }
+    if (!cfg.admin.token.empty() && cfg.admin.listen.empty()) {
+        found.push_back({{},
+                         0,
+                         0,
+                         "admin.token",
+                         "is set but admin.listen is empty: the records API is not served "
+                         "(idemgate records still works from the command line)"});
     }
     bool const redis = cfg.store.backend == store_backend::redis;
     if (redis && i.scope_secret.empty()) {

@@ -36,9 +36,10 @@ std::string dump(Json const& j) {
 
 } // namespace
 
-void setup(config::log_config const& cfg) {
+void setup(config::log_config const& cfg, bool to_stderr) {
     json_format = cfg.format == config::log_format::json;
-    auto logger = spdlog::stdout_logger_mt("idemgate");
+    auto logger =
+        to_stderr ? spdlog::stderr_logger_mt("idemgate") : spdlog::stdout_logger_mt("idemgate");
     logger->set_pattern("%v"); // the line is complete: timestamp and level are ours
     logger->set_level(spdlog::level::from_str(cfg.level));
     logger->flush_on(spdlog::level::trace);

@@ -132,6 +132,16 @@ metrics::metrics(std::vector<std::string> const& routes)
     fail_open_ = &counter(r, "idemgate_fail_open_requests_total",
                           "Protected requests forwarded unprotected: store down, fail_open.")
                       .Add({});
+    auto& admin = counter(r, "idemgate_admin_requests_total",
+                          "Calls of the admin records API (POST /admin/v1/records/lookup and "
+                          "/evict), by endpoint and result.");
+    for (std::size_t e = 0; e < admin_endpoint_names.size(); ++e) {
+        for (std::size_t res = 0; res < admin_result_names.size(); ++res) {
+            admin_requests_[e][res] =
+                &admin.Add({{"endpoint", std::string(admin_endpoint_names[e])},
+                            {"result", std::string(admin_result_names[res])}});
+        }
+    }
     accepted_ =
         &counter(r, "idemgate_connections_accepted_total", "Client connections accepted.").Add({});
     rejected_ = &counter(r, "idemgate_connections_rejected_total",

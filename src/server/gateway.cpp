@@ -3,6 +3,7 @@
 #include "idemgate/admin/admin_server.hpp"
 #include "idemgate/config/routes.hpp"
 #include "idemgate/engine/engine.hpp"
+#include "idemgate/engine/records.hpp"
 #include "idemgate/log/log.hpp"
 #include "idemgate/metrics/metrics.hpp"
 #include "idemgate/proxy/upstream_pool.hpp"
@@ -62,6 +63,8 @@ struct gateway::impl {
     net::signal_set signals{control, SIGTERM, SIGINT}; // installed before "listening" is logged
     std::unique_ptr<tcp_acceptor> admin_acceptor;
     std::unique_ptr<admin::admin_context> admin_ctx;
+    // The records API's store, on the admin thread (destroyed before `control` and `stores`).
+    std::unique_ptr<store::store> admin_store;
 
     explicit impl(config::config c)
         : cfg(std::move(c)), stats(engine::route_table(cfg).labels()),
@@ -289,8 +292,20 @@ int gateway::run() {
         s.admin_acceptor =
             listen_on(s.control, util::listen_endpoint(s.cfg.admin.listen), "admin.listen");
         admin_address = util::format_endpoint(s.admin_acceptor->local_endpoint());
+        admin::records_handler records;
+        if (!s.cfg.admin.token.empty()) {
+            s.admin_store = s.stores->make(s.control.get_executor());
+            records = [&s](metrics::admin_endpoint e,
+                           std::string body) -> task<admin::records_reply> {
+                auto const op = e == metrics::admin_endpoint::evict ? engine::records_op::evict
+                                                                    : engine::records_op::lookup;
+                auto a = co_await engine::run_records(op, body, *s.admin_store, s.scopes);
+                co_return admin::records_reply{a.status, std::move(a.body), std::move(a.scope)};
+            };
+        }
         s.admin_ctx = std::make_unique<admin::admin_context>(
-            admin::admin_context{s.stats, [&s] { return s.ready(); }, [&s] { s.before_scrape(); }});
+            admin::admin_context{s.stats, [&s] { return s.ready(); }, [&s] { s.before_scrape(); },
+                                 s.cfg.admin.token, std::move(records)});
         net::co_spawn(s.control, admin::run_admin(*s.admin_acceptor, *s.admin_ctx),
                       log::on_failure{"admin listener"});
     }

@@ -166,6 +166,30 @@ error_code memory_db::renew(scope_key const& key, owner_token const& owner,
     return {};
 }
 
+std::optional<record_found> memory_db::lookup(scope_key const& key) {
+    std::shared_ptr<record const> found;
+    std::int64_t expires_ms = 0;
+    {
+        std::lock_guard const lock(mutex_);
+        auto const it = find_live(key.hash, clock_.now_ms());
+        if (it == entries_.end()) return std::nullopt;
+        found = it->second.rec;
+        expires_ms = it->second.expires_at_ms;
+    }
+    // Copied unlocked, as begin's replay (a completed record is immutable once shared).
+    record_found out{*found, expires_ms};
+    out.rec.owner.clear();
+    return out;
+}
+
+eviction memory_db::evict(scope_key const& key) {
+    std::lock_guard const lock(mutex_);
+    auto const it = find_live(key.hash, clock_.now_ms());
+    if (it == entries_.end()) return eviction::none;
+    erase(it);
+    return eviction::evicted;
+}
+
 std::size_t memory_db::size() const {
     std::lock_guard const lock(mutex_);
     return entries_.size();

@@ -50,4 +50,12 @@ task<error_code> memory_store::renew(scope_key key, owner_token owner,
     co_return guarded([&] { return db_->renew(key, owner, lock_ttl); });
 }
 
+task<result<std::optional<record_found>>> memory_store::lookup(scope_key key) {
+    co_return guarded([&]() -> result<std::optional<record_found>> { return db_->lookup(key); });
+}
+
+task<result<eviction>> memory_store::evict(scope_key key) {
+    co_return guarded([&]() -> result<eviction> { return db_->evict(key); });
+}
+
 } // namespace idemgate::store

@@ -68,6 +68,22 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 )lua";
 
+// TIME in a script that writes nothing: allowed on every version, and the clock of begin.
+constexpr std::string_view peek_lua = R"lua(
+local v = redis.call('HMGET', KEYS[1], 'st', 'fp', 'cr', 'rs')
+if not v[1] then return {'none'} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return {v[1], v[2] or '', tonumber(v[3]) or 0, v[4] or '', now, redis.call('PTTL', KEYS[1])}
+)lua";
+
+// KEYS[2], ARGV[1]: the credential's set and the scope hash (see begin), when bounded.
+constexpr std::string_view evict_lua = R"lua(
+local n = redis.call('DEL', KEYS[1])
+if KEYS[2] then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return n
+)lua";
+
 script make_script(std::string_view name, std::string_view body) {
     return script{name, body, sha1_hex(body)};
 }
@@ -96,8 +112,9 @@ std::string sha1_hex(std::string_view text) {
 
 script_set const& scripts() {
     static script_set const set{
-        make_script("begin", begin_lua), make_script("complete", complete_lua),
-        make_script("release", release_lua), make_script("renew", renew_lua)};
+        make_script("begin", begin_lua),     make_script("complete", complete_lua),
+        make_script("release", release_lua), make_script("renew", renew_lua),
+        make_script("peek", peek_lua),       make_script("evict", evict_lua)};
     return set;
 }
 

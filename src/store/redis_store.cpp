@@ -61,18 +61,18 @@ std::optional<std::string> unsealed(std::string const& blob, std::string_view sc
     bool const sealed = sealer::looks_sealed(blob);
     if (!sealing.with) {
         if (!sealed) return blob;
-        log::error("redis begin: a stored record is sealed and store.encryption has no keys");
+        log::error("redis: a stored record is sealed and store.encryption has no keys");
         return std::nullopt;
     }
     if (!sealed) {
         if (sealing.accept_unsealed) return blob;
-        log::error("redis begin: a stored record is in clear and store.encryption.accept_unsealed "
+        log::error("redis: a stored record is in clear and store.encryption.accept_unsealed "
                    "is off");
         return std::nullopt;
     }
     auto plain = sealing.with->open(scope, blob);
     if (!plain)
-        log::error("redis begin: a stored record does not open (unknown key id, changed, or "
+        log::error("redis: a stored record does not open (unknown key id, changed, or "
                    "copied from another scope)");
     return plain;
 }
@@ -123,6 +123,63 @@ error_code owner_result(result<reply> const& r, std::string_view step) {
     if (!r) return r.error();
     if (r->type != reply_type::integer) return unexpected(*r, step);
     return r->integer == 1 ? error_code{} : make_error_code(errc::not_owner);
+}
+
+std::optional<fingerprint> fingerprint_of_hex(std::string_view hex) {
+    fingerprint fp{};
+    if (hex.size() != fp.size() * 2) return std::nullopt;
+    auto const nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < fp.size(); ++i) {
+        int const hi = nibble(hex[2 * i]);
+        int const lo = nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        fp[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+    }
+    return fp;
+}
+
+/// The peek script's answer (redis_scripts.hpp); never logs the record's content.
+result<std::optional<record_found>> parse_peek(reply const& r, std::string_view scope,
+                                               record_sealing const& sealing) {
+    if (r.type != reply_type::array || r.elements.empty() || !r.elements[0].is_string()) {
+        return unexpected(r, "peek");
+    }
+    if (r.elements[0].str == "none") return std::optional<record_found>{};
+    auto const& e = r.elements;
+    if (e.size() != 6 || !e[1].is_string() || e[2].type != reply_type::integer ||
+        !e[3].is_string() || e[4].type != reply_type::integer || e[5].type != reply_type::integer) {
+        return unexpected(r, "peek");
+    }
+    auto const fp = fingerprint_of_hex(e[1].str);
+    if (!fp || (e[0].str != "p" && e[0].str != "c")) {
+        log::error("redis lookup: a stored record has an unknown state or fingerprint");
+        return make_error_code(errc::record_unreadable);
+    }
+    record_found out;
+    if (e[0].str == "c") {
+        auto const bytes = unsealed(e[3].str, scope, sealing);
+        if (!bytes) return make_error_code(errc::record_unreadable);
+        auto rec = decode(*bytes);
+        if (!rec) {
+            log::error("redis lookup: a stored response cannot be decoded");
+            return make_error_code(errc::record_unreadable);
+        }
+        out.rec = std::move(*rec);
+        out.rec.state = record_state::completed;
+    } else {
+        out.rec.state = record_state::in_progress;
+    }
+    out.rec.owner.clear();
+    out.rec.fp = *fp;
+    out.rec.created_ms = e[2].integer;
+    // PTTL -1 (no expiry) is never written by the scripts; report it as expiring now.
+    out.expires_ms = e[4].integer + std::max<std::int64_t>(e[5].integer, 0);
+    return std::optional<record_found>{std::move(out)};
 }
 
 std::shared_ptr<redis::router> make_router(net::any_io_executor const& ex,
@@ -288,6 +345,25 @@ task<error_code> redis_store::release(scope_key key, owner_token owner) {
 task<error_code> redis_store::renew(scope_key key, owner_token owner,
                                     std::chrono::milliseconds lock_ttl) {
     co_return co_await owner_step(false, std::move(key), std::move(owner), lock_ttl);
+}
+
+task<result<std::optional<record_found>>> redis_store::lookup(scope_key key) {
+    std::vector<std::string> args;
+    auto r =
+        co_await run_script(*router_, scripts().peek, key_of(key), std::move(args), deadline());
+    if (!r.r) co_return r.r.error();
+    co_return parse_peek(*r.r, key.hash, sealing_);
+}
+
+task<result<eviction>> redis_store::evict(scope_key key) {
+    auto cred = credential_key_of(key);
+    std::vector<std::string> args;
+    if (!cred.empty()) args.push_back(key.hash);
+    auto r = co_await run_script(*router_, scripts().evict, key_of(key), std::move(args),
+                                 deadline(), std::move(cred));
+    if (!r.r) co_return r.r.error();
+    if (r.r->type != reply_type::integer) co_return unexpected(*r.r, "evict");
+    co_return r.r->integer > 0 ? eviction::evicted : eviction::none;
 }
 
 task<error_code> redis_store::owner_step(bool release, scope_key key, owner_token owner,

@@ -12,6 +12,7 @@
 #include <functional>
 #include <latch>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <stdexcept>
@@ -167,6 +168,20 @@ protected:
     error_code renew(store::scope_key const& k, store::owner_token const& owner,
                      std::chrono::milliseconds lock_ttl) {
         return run_task(ioc_, store_->renew(k, owner, lock_ttl));
+    }
+
+    /// The records API's lookup; an error fails the test.
+    std::optional<store::record_found> lookup(store::scope_key const& k) {
+        auto r = run_task(ioc_, store_->lookup(k));
+        if (!r) throw std::runtime_error("lookup failed: " + r.error().message());
+        return std::move(*r);
+    }
+
+    /// The records API's evict; an error fails the test.
+    bool evict(store::scope_key const& k) {
+        auto r = run_task(ioc_, store_->evict(k));
+        if (!r) throw std::runtime_error("evict failed: " + r.error().message());
+        return *r == store::eviction::evicted;
     }
 
     /// `threads` threads, each with its own io_context and store from the shared factory, run

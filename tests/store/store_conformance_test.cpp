@@ -252,6 +252,101 @@ TEST_P(store_conformance, existing_records_are_still_answered_at_the_credential_
     EXPECT_EQ(begin(key_of("alice", "b"), fp(2)).kind, begin_kind::fingerprint_mismatch);
 }
 
+// The records API (issue 13): lookup and evict, not owner-checked.
+
+TEST_P(store_conformance, lookup_of_an_empty_scope_finds_nothing_and_evict_reports_none) {
+    EXPECT_FALSE(lookup(key("a")).has_value());
+    EXPECT_FALSE(evict(key("a")));
+}
+
+TEST_P(store_conformance, lookup_shows_an_in_progress_claim_with_its_lock_expiry) {
+    auto const before = clock().now_ms();
+    auto const a = begin(key("a"), fp(5), 2s);
+    auto const after = clock().now_ms();
+    auto const found = lookup(key("a"));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->rec.state, store::record_state::in_progress);
+    EXPECT_EQ(found->rec.fp, fp(5));
+    EXPECT_TRUE(found->rec.owner.empty()) << "the owner token is never shown";
+    EXPECT_EQ(found->rec.response.status, 0U);
+    EXPECT_GE(found->rec.created_ms, before);
+    EXPECT_LE(found->rec.created_ms, after);
+    EXPECT_GE(found->expires_ms, before + 1500); // lock_ttl after the claim (redis: its clock)
+    EXPECT_LE(found->expires_ms, after + 2500);
+    EXPECT_EQ(begin(key("a"), fp(5)).kind, begin_kind::in_progress) << "lookup changes nothing";
+    (void)a;
+}
+
+TEST_P(store_conformance, lookup_shows_a_completed_record_expiring_ttl_after_its_creation) {
+    auto const a = begin(key("a"), fp(6));
+    ASSERT_EQ(complete(key("a"), a.owner, sample_response(), 1h), error_code{});
+    auto const found = lookup(key("a"));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->rec.state, store::record_state::completed);
+    EXPECT_EQ(found->rec.fp, fp(6));
+    EXPECT_EQ(found->rec.response, sample_response());
+    EXPECT_NEAR(static_cast<double>(found->expires_ms - found->rec.created_ms), 3'600'000.0,
+                1000.0);
+}
+
+TEST_P(store_conformance, lookup_keeps_the_body_omitted_flag) {
+    store::stored_response omitted;
+    omitted.status = 200;
+    omitted.body_omitted = true;
+    auto const a = begin(key("a"), fp(1));
+    ASSERT_EQ(complete(key("a"), a.owner, omitted), error_code{});
+    auto const found = lookup(key("a"));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_TRUE(found->rec.response.body_omitted);
+    EXPECT_TRUE(found->rec.response.body.empty());
+}
+
+TEST_P(store_conformance, an_expired_record_is_not_found) {
+    ASSERT_EQ(begin(key("a"), fp(1), 200ms).kind, begin_kind::acquired);
+    pass_time(400ms);
+    EXPECT_FALSE(lookup(key("a")).has_value());
+    EXPECT_FALSE(evict(key("a")));
+}
+
+TEST_P(store_conformance, evicting_a_completed_record_lets_the_scope_be_claimed_again) {
+    auto const a = begin(key("a"), fp(1));
+    ASSERT_EQ(complete(key("a"), a.owner, sample_response()), error_code{});
+    EXPECT_TRUE(evict(key("a")));
+    EXPECT_FALSE(lookup(key("a")).has_value());
+    EXPECT_FALSE(evict(key("a")));
+    EXPECT_EQ(begin(key("a"), fp(2)).kind, begin_kind::acquired) << "even another fingerprint";
+}
+
+TEST_P(store_conformance, an_evicted_claims_owner_cannot_complete_renew_or_release) {
+    auto const a = begin(key("a"), fp(1));
+    EXPECT_TRUE(evict(key("a")));
+    EXPECT_EQ(complete(key("a"), a.owner, sample_response()), errc::not_owner);
+    EXPECT_EQ(renew(key("a"), a.owner, 60s), errc::not_owner);
+    EXPECT_EQ(release(key("a"), a.owner), errc::not_owner);
+    EXPECT_FALSE(lookup(key("a")).has_value()) << "the refused completion stored nothing";
+}
+
+TEST_P(store_conformance, the_retry_after_an_eviction_is_not_replaced_by_the_evicted_owner) {
+    auto const first = begin(key("a"), fp(1));
+    EXPECT_TRUE(evict(key("a")));
+    auto const retry = begin(key("a"), fp(1));
+    ASSERT_EQ(retry.kind, begin_kind::acquired);
+    EXPECT_EQ(complete(key("a"), first.owner, other_response()), errc::not_owner);
+    ASSERT_EQ(complete(key("a"), retry.owner, sample_response()), error_code{});
+    auto const found = lookup(key("a"));
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->rec.response, sample_response());
+}
+
+TEST_P(store_conformance, an_evicted_record_frees_a_slot_of_its_credential) {
+    use_credential_bound(1);
+    auto const a = begin(key_of("alice", "a"), fp(1));
+    ASSERT_EQ(complete(key_of("alice", "a"), a.owner, sample_response()), error_code{});
+    ASSERT_FALSE(run_task(ioc_, store_->begin(key_of("alice", "b"), fp(1), 60s)));
+    EXPECT_TRUE(evict(key_of("alice", "a")));
+    EXPECT_EQ(begin(key_of("alice", "b"), fp(1)).kind, begin_kind::acquired);
+}
+
 TEST_P(store_conformance, sixteen_concurrent_begins_on_four_threads_acquire_exactly_once) {
     for (int round = 0; round < 5; ++round) { // a few rounds: one race is easy to win by luck
         begin_tally t;

@@ -48,6 +48,14 @@ public:
                              idemgate::store::owner_token owner) override;
     task<error_code> renew(idemgate::store::scope_key key, idemgate::store::owner_token owner,
                            std::chrono::milliseconds lock_ttl) override;
+    /// Forwarded, never failed nor counted (the records API).
+    task<result<std::optional<idemgate::store::record_found>>>
+    lookup(idemgate::store::scope_key key) override {
+        co_return co_await inner_->lookup(std::move(key));
+    }
+    task<result<idemgate::store::eviction>> evict(idemgate::store::scope_key key) override {
+        co_return co_await inner_->evict(std::move(key));
+    }
     idemgate::store::store_state state() const noexcept override { return inner_->state(); }
 
 private:

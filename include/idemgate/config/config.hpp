@@ -3,6 +3,7 @@
 // (conventions.md). Each component takes its own sub-struct by const&.
 #include "idemgate/config/units.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -153,7 +154,12 @@ struct route_config {
 
 struct admin_config {
     std::string listen = "127.0.0.1:9090"; // empty: no admin listener
+    /// Bearer token of the records API (admin.token or admin.token_file); empty: the API is
+    /// off (404). At least min_admin_token_bytes.
+    std::string token;
 };
+
+inline constexpr std::size_t min_admin_token_bytes = 16;
 
 struct log_config {
     std::string level = "info"; // trace, debug, info, warn, error, critical, off

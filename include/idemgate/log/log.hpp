@@ -11,8 +11,9 @@
 
 namespace idemgate::log {
 
-/// Installs the process logger (stdout). Call once at startup, before threads start.
-void setup(config::log_config const& cfg);
+/// Installs the process logger (stdout; stderr with `to_stderr`, for commands whose stdout is
+/// their answer). Call once at startup, before threads start.
+void setup(config::log_config const& cfg, bool to_stderr = false);
 
 /// True when `lvl` would be written; check before building fields on hot paths.
 bool enabled(spdlog::level::level_enum lvl) noexcept;

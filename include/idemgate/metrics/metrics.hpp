@@ -37,6 +37,13 @@ struct store_topology {
 enum class body_omitted : std::size_t { too_large, store_full };
 inline constexpr std::array<std::string_view, 2> body_omitted_names{"too_large", "store_full"};
 
+/// The records API's calls (issue 13), by endpoint and result.
+enum class admin_endpoint : std::size_t { lookup, evict };
+inline constexpr std::array<std::string_view, 2> admin_endpoint_names{"lookup", "evict"};
+enum class admin_result : std::size_t { ok, not_found, unauthorized, error };
+inline constexpr std::array<std::string_view, 4> admin_result_names{"ok", "not_found",
+                                                                    "unauthorized", "error"};
+
 /// Thread-safe: every method may be called from any thread.
 class metrics {
 public:
@@ -79,6 +86,10 @@ public:
     /// A webhook delivery refused by its route's verify: bad signature or bad timestamp.
     void webhook_rejected(bool timestamp) noexcept {
         webhook_rejections_[timestamp ? 1 : 0]->Increment();
+    }
+    /// A call of the records API answered with `r`.
+    void admin_request(admin_endpoint e, admin_result r) noexcept {
+        admin_requests_[static_cast<std::size_t>(e)][static_cast<std::size_t>(r)]->Increment();
     }
     void inflight(int delta) noexcept { inflight_->Increment(delta); }
     void connection_opened() noexcept {
@@ -132,6 +143,7 @@ private:
     std::array<prometheus::Counter*, 2> body_omitted_{};
     prometheus::Counter* fail_open_ = nullptr;
     std::array<prometheus::Counter*, 2> webhook_rejections_{}; // signature, timestamp
+    std::array<std::array<prometheus::Counter*, 4>, 2> admin_requests_{}; // [endpoint][result]
     prometheus::Counter* accepted_ = nullptr;
     prometheus::Counter* rejected_ = nullptr;
     prometheus::Gauge* active_ = nullptr;

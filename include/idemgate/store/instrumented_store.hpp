@@ -21,6 +21,14 @@ public:
     task<error_code> release(scope_key key, owner_token owner) override;
     task<error_code> renew(scope_key key, owner_token owner,
                            std::chrono::milliseconds lock_ttl) override;
+    /// The records API's calls are forwarded untimed (idemgate_admin_requests_total counts
+    /// them).
+    task<result<std::optional<record_found>>> lookup(scope_key key) override {
+        co_return co_await inner_->lookup(std::move(key));
+    }
+    task<result<eviction>> evict(scope_key key) override {
+        co_return co_await inner_->evict(std::move(key));
+    }
     store_state state() const noexcept override { return inner_->state(); }
 
 private:

@@ -43,6 +43,11 @@ public:
     error_code renew(scope_key const& key, owner_token const& owner,
                      std::chrono::milliseconds lock_ttl);
 
+    /// store::lookup.
+    std::optional<record_found> lookup(scope_key const& key);
+    /// store::evict.
+    eviction evict(scope_key const& key);
+
     /// Records held, including expired ones not yet evicted.
     std::size_t size() const;
     /// Estimated heap bytes held by the records (record_bytes): what max_bytes bounds.
@@ -98,6 +103,8 @@ public:
     task<error_code> release(scope_key key, owner_token owner) override;
     task<error_code> renew(scope_key key, owner_token owner,
                            std::chrono::milliseconds lock_ttl) override;
+    task<result<std::optional<record_found>>> lookup(scope_key key) override;
+    task<result<eviction>> evict(scope_key key) override;
     store_state state() const noexcept override { return store_state::up; }
 
     /// Records held by the shared db (tests, metrics).

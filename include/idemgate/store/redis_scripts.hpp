@@ -13,18 +13,23 @@ struct script {
     std::string sha1; // lower-case hex, as SCRIPT LOAD returns it
 };
 
-/// The four scripts of the store. ARGV and replies:
+/// The scripts of the store. ARGV and replies:
 /// - begin(fp_hex, owner, lock_ttl_ms[, max_per_credential, ttl_ms, scope_hash]) →
 ///   {"acquired", created_ms} | {"mismatch"} | {"in_progress"} |
 ///   {"replay", encoded_response, created_ms} | {"limit"} (the credential's bound reached)
 /// - complete(owner, encoded_response, ttl_ms) → 1 | 0 (not the owner)
 /// - release(owner[, scope_hash]) → 1 | 0
 /// - renew(owner, lock_ttl_ms) → 1 | 0
+/// - peek() → {"none"} | {st, fp_hex, created_ms, encoded_response or "", now_ms, pttl_ms}
+///   (the records API's lookup; reads only)
+/// - evict([scope_hash]) → 1 | 0 (deleted whatever its state; the credential's set too)
 struct script_set {
     script begin;
     script complete;
     script release;
     script renew;
+    script peek;
+    script evict;
 };
 
 /// Built on first use (thread-safe); immutable afterwards.

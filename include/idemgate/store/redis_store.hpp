@@ -55,6 +55,11 @@ public:
     task<error_code> release(scope_key key, owner_token owner) override;
     task<error_code> renew(scope_key key, owner_token owner,
                            std::chrono::milliseconds lock_ttl) override;
+    /// One EVALSHA (peek): the hash and its PTTL; a completed record is opened as begin opens
+    /// a replay.
+    task<result<std::optional<record_found>>> lookup(scope_key key) override;
+    /// One EVALSHA (evict): DEL, and ZREM from the credential's set when bounded.
+    task<result<eviction>> evict(scope_key key) override;
     /// Up when the router is ready: in standalone mode while at least one connection is up or
     /// making its first attempt (calls wait for it), i.e. down exactly when calls fail at
     /// once; see redis::router::ready() for the other modes.

@@ -17,6 +17,16 @@ struct begin_result {
 
 enum class store_state { up, down };
 
+/// What store::lookup finds (the records API, issue 13): the record as kept, without its
+/// owner token, and when it expires (ms since epoch, the store's clock).
+struct record_found {
+    record rec;
+    std::int64_t expires_ms = 0;
+};
+
+/// What store::evict did (an enum: result<bool> cannot be built from an error_code).
+enum class eviction { none, evicted };
+
 /// store.max_records_per_credential, as a backend applies it in begin (issue 9: one client
 /// must not fill the store for every tenant). Counted per scope_key::credential.
 struct credential_bound {
@@ -49,6 +59,16 @@ public:
     /// Owner-checked: pushes the in-progress record's expiry to now + lock_ttl.
     virtual task<error_code> renew(scope_key key, owner_token owner,
                                    std::chrono::milliseconds lock_ttl) = 0;
+
+    /// The records API (issue 13), not owner-checked: the live record of `key`, or nullopt.
+    /// A record that does not open or decode is errc::record_unreadable (logged without its
+    /// content).
+    virtual task<result<std::optional<record_found>>> lookup(scope_key key) = 0;
+
+    /// The records API: deletes the record of `key` whatever its state; eviction::none when
+    /// there was none. An evicted claim's owner then fails every owner-checked call
+    /// (errc::not_owner).
+    virtual task<result<eviction>> evict(scope_key key) = 0;
 
     /// Thread-safe; feeds /readyz and the store-up gauge.
     virtual store_state state() const noexcept = 0;

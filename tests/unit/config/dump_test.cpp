@@ -45,8 +45,10 @@ TEST(to_yaml, redacts_every_secret) {
     cfg.store.redis.url = "redis://app:url-secret@h:6379/0";
     cfg.store.redis.password = "password-secret";
     cfg.idempotency.scope_secret = "scope-secret";
+    cfg.admin.token = "admin-token-secret";
     auto const text = to_yaml(cfg);
-    for (auto const* secret : {"url-secret", "password-secret", "scope-secret"}) {
+    for (auto const* secret :
+         {"url-secret", "password-secret", "scope-secret", "admin-token-secret"}) {
         EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in\n" << text;
     }
     EXPECT_NE(text.find("redis://app:***@h:6379/0"), std::string::npos) << text;

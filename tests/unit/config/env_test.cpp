@@ -215,6 +215,22 @@ TEST(secret_files, read_the_secret_without_its_trailing_newline) {
     EXPECT_EQ(r.cfg.idempotency.scope_secret, "pepper");
 }
 
+TEST(secret_files, read_the_admin_token_from_admin_token_file_or_inline) {
+    temp_file const token("0123456789abcdef-admin\n");
+    auto const from_file =
+        parse_yaml("admin:\n  token_file: " + token.path() + "\n", "f.yaml", env_of({}));
+    ASSERT_TRUE(from_file.ok()) << all_problems(from_file);
+    EXPECT_EQ(from_file.cfg.admin.token, "0123456789abcdef-admin");
+    auto const inline_token =
+        parse_yaml("admin:\n  token: 0123456789abcdef-inline\n", "f.yaml", env_of({}));
+    ASSERT_TRUE(inline_token.ok()) << all_problems(inline_token);
+    EXPECT_EQ(inline_token.cfg.admin.token, "0123456789abcdef-inline");
+    auto const both =
+        parse_yaml("admin:\n  token: 0123456789abcdef-inline\n  token_file: " + token.path() + "\n",
+                   "f.yaml", env_of({}));
+    EXPECT_FALSE(both.ok());
+}
+
 TEST(secret_files, can_be_named_by_an_override_variable) {
     temp_file const password("from-file");
     auto const r = parse_yaml("{}", "f.yaml",

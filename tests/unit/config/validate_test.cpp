@@ -62,6 +62,10 @@ INSTANTIATE_TEST_SUITE_P(
         bad(
             "listen_bad_ipv4", [](config& c) { c.listen = "1.2.3.256:80"; }, "listen"),
         good("admin_disabled", [](config& c) { c.admin.listen = ""; }),
+        good("admin_token_16_bytes", [](config& c) { c.admin.token = std::string(16, 't'); }),
+        bad(
+            "admin_token_15_bytes", [](config& c) { c.admin.token = std::string(15, 't'); },
+            "admin.token"),
         bad(
             "admin_same_as_listen", [](config& c) { c.admin.listen = c.listen; }, "admin.listen"),
         bad(
@@ -395,6 +399,16 @@ INSTANTIATE_TEST_SUITE_P(
             "routes[0].max_stored_body"),
         good("route_disabled", route("/a", [](route_config& r) { r.enabled = false; }))),
     [](testing::TestParamInfo<rule_row> const& row) { return row.param.name; });
+
+TEST(warnings, name_an_admin_token_without_an_admin_listener) {
+    config cfg;
+    cfg.admin.token = std::string(32, 't');
+    EXPECT_TRUE(warnings(cfg).empty());
+    cfg.admin.listen = "";
+    auto const found = warnings(cfg);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].key_path, "admin.token");
+}
 
 TEST(warnings, name_a_ttl_shorter_than_the_upstream_timeout_and_nothing_by_default) {
     EXPECT_TRUE(warnings(config{}).empty());

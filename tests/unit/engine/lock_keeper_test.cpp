@@ -44,6 +44,13 @@ public:
         if (key.hash == failing) co_return make_error_code(errc::store_unavailable);
         co_return key.hash == stolen ? make_error_code(errc::not_owner) : error_code{};
     }
+    task<result<std::optional<idemgate::store::record_found>>>
+    lookup(idemgate::store::scope_key) override {
+        co_return make_error_code(errc::store_unavailable);
+    }
+    task<result<idemgate::store::eviction>> evict(idemgate::store::scope_key) override {
+        co_return make_error_code(errc::store_unavailable);
+    }
     idemgate::store::store_state state() const noexcept override {
         return idemgate::store::store_state::up;
     }
