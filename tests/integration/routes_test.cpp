@@ -271,7 +271,7 @@ TEST(routes_config, check_config_refuses_duplicates_relative_matches_global_keys
     expect_check_refused("routes:\n  - match: /a\n    key_header: X-Key\n",
                          {"routes[0].key_header", "global-only"});
     expect_check_refused("routes:\n  - match: /a\n    scope: route\n",
-                         {"routes[0].scope", "unknown"});
+                         {"routes[0].scope", "needs key_from"});
     expect_check_refused("routes:\n  - match: /a\n    ttl: 30s\n", {"routes[0].ttl", "lock_ttl"});
     expect_check_refused("routes:\n  - match: /a\n    wait_timeout: 31d\n",
                          {"routes[0].wait_timeout", "at most 30d"});
