@@ -142,7 +142,7 @@ private:
     prometheus::Counter* store_write_failures_ = nullptr;
     std::array<prometheus::Counter*, 2> body_omitted_{};
     prometheus::Counter* fail_open_ = nullptr;
-    std::array<prometheus::Counter*, 2> webhook_rejections_{}; // signature, timestamp
+    std::array<prometheus::Counter*, 2> webhook_rejections_{};            // signature, timestamp
     std::array<std::array<prometheus::Counter*, 4>, 2> admin_requests_{}; // [endpoint][result]
     prometheus::Counter* accepted_ = nullptr;
     prometheus::Counter* rejected_ = nullptr;
