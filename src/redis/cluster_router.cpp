@@ -202,12 +202,8 @@ task<void> cluster_router::refresh_loop() {
 
 task<bool> cluster_router::pause(std::chrono::milliseconds& backoff, time_point deadline) {
     auto const self = shared_from_this();
-    auto const wake = std::min(deadline, steady_clock::now() + backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
-    steady_timer t(ex_);
-    t.expires_at(wake);
-    co_await t.async_wait(use_nothrow);
-    co_return !stopped_ && steady_clock::now() < deadline;
+    bool const time_left = co_await backoff_pause(ex_, backoff, deadline);
+    co_return time_left && !stopped_;
 }
 
 task<routed> cluster_router::execute(std::string_view key, std::span<std::string_view const> args,

@@ -21,6 +21,16 @@ std::uint64_t topology_stats::saw_primaries(std::vector<node_address> const& now
     return fresh;
 }
 
+task<bool> backoff_pause(net::any_io_executor ex, std::chrono::milliseconds& backoff,
+                         connection::time_point deadline) {
+    auto const wake = std::min(deadline, std::chrono::steady_clock::now() + backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
+    steady_timer t(ex);
+    t.expires_at(wake);
+    co_await t.async_wait(use_nothrow);
+    co_return std::chrono::steady_clock::now() < deadline;
+}
+
 std::vector<std::shared_ptr<connection>> connections_to(net::any_io_executor const& ex,
                                                         connection_config const& base,
                                                         node_address const& node, std::uint32_t n) {

@@ -74,6 +74,11 @@ public:
     virtual bool ready() const noexcept = 0;
 };
 
+/// Waits `backoff` (then doubles it, at most 100 ms) unless that passes `deadline`; true while
+/// time is left: the routers' retry pause for a command that did not run.
+task<bool> backoff_pause(net::any_io_executor ex, std::chrono::milliseconds& backoff,
+                         connection::time_point deadline);
+
 /// `n` connections (not started) to `node`: credentials, db, TLS and timeouts from `base`.
 std::vector<std::shared_ptr<connection>> connections_to(net::any_io_executor const& ex,
                                                         connection_config const& base,
