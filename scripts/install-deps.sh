@@ -6,12 +6,16 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libhiredis-dev libssl-dev nlohmann-json3-dev
   libspdlog-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   redis-server redis-tools wrk nginx curl ca-certificates procps python3-yaml clang-format clang-tidy
-  nodejs npm
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js runs the reference webhook signer. A machine may already have a Node.js that
+# bundles its own npm (NodeSource's package conflicts with Debian's npm): use that one,
+# and take Debian's only when a command is missing.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
