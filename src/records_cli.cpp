@@ -104,11 +104,14 @@ int run_records_command(std::vector<std::string> const& args,
             store::make_factory(cfg->store, util::real_clock(), config::longest_ttl(*cfg));
         auto st = stores->make(ioc.get_executor());
         engine::scope_hasher const scopes(cfg->idempotency.scope_secret);
+        auto const ledger_routes = config::route_scoped_matches(*cfg);
         std::optional<engine::records_answer> answer;
         auto const text = body.dump();
         net::co_spawn(
             ioc,
-            [&]() -> task<void> { answer = co_await engine::run_records(op, text, *st, scopes); },
+            [&]() -> task<void> {
+                answer = co_await engine::run_records(op, text, *st, scopes, ledger_routes);
+            },
             [&ioc](std::exception_ptr const&) { ioc.stop(); });
         // The store bounds every call by its command timeout; this only guards against a
         // store that never answers.

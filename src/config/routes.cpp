@@ -29,6 +29,14 @@ idempotency_config policy_of(route_config const& route, idempotency_config const
     return p;
 }
 
+std::vector<std::string> route_scoped_matches(config const& cfg) {
+    std::vector<std::string> out;
+    for (auto const& r : cfg.routes) {
+        if (r.enabled && r.scope == route_scope::route) out.emplace_back(normal_match(r.match));
+    }
+    return out;
+}
+
 duration longest_ttl(config const& cfg) noexcept {
     auto longest = cfg.idempotency.ttl;
     for (auto const& r : cfg.routes) {

@@ -1,5 +1,6 @@
 #include "idemgate/engine/records.hpp"
 
+#include "idemgate/config/routes.hpp"
 #include "idemgate/engine/fingerprint.hpp"
 #include "idemgate/engine/key_rules.hpp"
 #include "idemgate/error.hpp"
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -55,8 +57,9 @@ struct scope_request {
 };
 
 /// The scope a request names, or the 400 answer saying why not.
-std::variant<scope_request, records_answer> parse_request(std::string_view text,
-                                                          scope_hasher const& scopes) {
+std::variant<scope_request, records_answer>
+parse_request(std::string_view text, scope_hasher const& scopes,
+              std::vector<std::string> const& ledger_routes) {
     auto const j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object())
         return error_answer(400, "invalid_request", "the body must be a JSON object");
@@ -70,8 +73,23 @@ std::variant<scope_request, records_answer> parse_request(std::string_view text,
     auto const include = j.find("include_body");
     if (include != j.end() && !include->is_boolean()) bad = true;
     if (bad) return error_answer(400, "invalid_request", "a field has the wrong type");
-    if (route || j.contains("route")) {
-        return error_answer(400, "route_scope_unsupported", "route scopes not supported yet");
+    if (route) {
+        if (api_key || account || method || path) {
+            return error_answer(400, "invalid_request",
+                                "name the scope by route and key, or by api_key, method, path "
+                                "and key, not both");
+        }
+        auto const label = config::normal_match(*route);
+        if (std::find(ledger_routes.begin(), ledger_routes.end(), label) == ledger_routes.end()) {
+            return error_answer(400, "unknown_route",
+                                "route is not the match of a route with scope: route");
+        }
+        // The key as the engine scoped it: key_from's value, not parsed as a header field.
+        if (!key || key->empty()) return error_answer(400, "invalid_request", "key is required");
+        scope_request out;
+        out.key = scopes.make_route(label, *key);
+        out.include_body = include != j.end() && include->get<bool>();
+        return out;
     }
     if (!api_key || api_key->empty() || !method || method->empty() || !path || !key) {
         return error_answer(400, "invalid_request",
@@ -126,8 +144,9 @@ std::string record_json(store::record_found const& found, bool include_body) {
 }
 
 task<records_answer> run_records(records_op op, std::string_view request, store::store& st,
-                                 scope_hasher const& scopes) {
-    auto parsed = parse_request(request, scopes);
+                                 scope_hasher const& scopes,
+                                 std::vector<std::string> const& ledger_routes) {
+    auto parsed = parse_request(request, scopes, ledger_routes);
     if (auto* answer = std::get_if<records_answer>(&parsed)) co_return std::move(*answer);
     auto req = std::get<scope_request>(std::move(parsed));
     auto scope = req.key.hash;

@@ -56,6 +56,7 @@ struct gateway::impl {
     proxy::upstream_target target;
     std::unique_ptr<net::ssl::context> tls;
     engine::scope_hasher scopes;
+    std::vector<std::string> ledger_routes; // the records API's route-scoped names
     http_server::head_rules rules;
     std::unique_ptr<store::factory> stores;
     std::vector<std::unique_ptr<worker>> workers;
@@ -68,7 +69,8 @@ struct gateway::impl {
 
     explicit impl(config::config c)
         : cfg(std::move(c)), stats(engine::route_table(cfg).labels()),
-          scopes(cfg.idempotency.scope_secret), rules(http_server::make_head_rules(cfg)) {}
+          scopes(cfg.idempotency.scope_secret), ledger_routes(config::route_scoped_matches(cfg)),
+          rules(http_server::make_head_rules(cfg)) {}
 
     void setup();
     void cap_connections(unsigned threads);
@@ -299,7 +301,8 @@ int gateway::run() {
                            std::string body) -> task<admin::records_reply> {
                 auto const op = e == metrics::admin_endpoint::evict ? engine::records_op::evict
                                                                     : engine::records_op::lookup;
-                auto a = co_await engine::run_records(op, body, *s.admin_store, s.scopes);
+                auto a = co_await engine::run_records(op, body, *s.admin_store, s.scopes,
+                                                      s.ledger_routes);
                 co_return admin::records_reply{a.status, std::move(a.body), std::move(a.scope)};
             };
         }

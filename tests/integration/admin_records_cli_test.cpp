@@ -78,6 +78,29 @@ TEST_F(records_on_redis, the_cli_looks_up_and_evicts_what_the_gateway_stored) {
     EXPECT_EQ(upstream_.calls(), 2U);
 }
 
+TEST_F(records_on_redis, the_cli_names_a_ledger_record_by_route) {
+    std::string const routes = "[{match: /webhooks/x, methods: [POST], key_from: "
+                               "'header:webhook-id', scope: route, fingerprint: none}]";
+    start_replica(gateway_cfg().set("routes", routes));
+    http_request delivery{"POST", "/webhooks/x", {{"webhook-id", "msg_7"}}, "{}"};
+    ASSERT_EQ(send_to(0, delivery).status, 201U);
+    temp_config_file const cfg(cli_config(redis_.url()) + "routes: " + routes + "\n");
+    auto const by_route = [&](std::string const& op, std::string const& key) {
+        return run_cli(
+            {"records", op, "--config", cfg.path.string(), "--route", "/webhooks/x", "--key", key});
+    };
+    auto const found = by_route("lookup", "msg_7");
+    EXPECT_EQ(found.exit_code, 0) << found.err;
+    EXPECT_EQ(nlohmann::json::parse(found.out, nullptr, false).value("status", 0), 201)
+        << found.out;
+    EXPECT_EQ(by_route("lookup", "msg_8").exit_code, 1);
+    EXPECT_EQ(by_route("evict", "msg_7").exit_code, 0);
+    EXPECT_EQ(by_route("lookup", "msg_7").exit_code, 1);
+    auto const again = send_to(0, delivery);
+    EXPECT_FALSE(again.has(replay_header)) << "evicted: the redelivery runs the handler";
+    EXPECT_EQ(upstream_.calls(), 2U);
+}
+
 TEST_F(records_on_redis, the_cli_exits_2_on_usage_or_config_errors_and_3_without_a_store) {
     temp_config_file const cfg(cli_config(redis_.url()));
     temp_config_file const api_key(test_api_key, ".key");
@@ -93,8 +116,8 @@ TEST_F(records_on_redis, the_cli_exits_2_on_usage_or_config_errors_and_3_without
     EXPECT_EQ(records("lookup", cfg, api_key, "k", {"--bogus"}).exit_code, 2);
     auto const route = run_cli(
         {"records", "lookup", "--config", cfg.path.string(), "--route", "/webhooks", "--key", "k"});
-    EXPECT_EQ(route.exit_code, 2) << "route scopes not supported yet";
-    EXPECT_NE(route.err.find("route scopes not supported yet"), std::string::npos) << route.err;
+    EXPECT_EQ(route.exit_code, 2) << "no route with scope: route is configured";
+    EXPECT_NE(route.err.find("unknown_route"), std::string::npos) << route.err;
     temp_config_file const bad("store:\n  backend: nope\n");
     EXPECT_EQ(records("lookup", bad, api_key, "k").exit_code, 2);
 

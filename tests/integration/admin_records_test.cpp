@@ -221,12 +221,46 @@ TEST_P(admin_records, answer_400_to_a_body_naming_no_scope) {
     EXPECT_EQ(records_call("lookup", "not json").status, 400U);
     EXPECT_EQ(records_call("lookup", {{"key", "k"}}).status, 400U);
     auto const route = records_call("lookup", {{"route", "/webhooks/x"}, {"key", "k"}});
-    EXPECT_EQ(route.status, 400U);
-    EXPECT_NE(route.body.find("route scopes not supported yet"), std::string::npos);
+    EXPECT_EQ(route.status, 400U) << "no route with scope: route is configured";
+    EXPECT_NE(route.body.find("unknown_route"), std::string::npos) << route.body;
     EXPECT_EQ(admin_count("lookup", "error"), 3);
     http_request get{"GET", "/admin/v1/records/lookup", {}, {}};
     get.headers.emplace_back("Authorization", std::string("Bearer ") + records_token);
     EXPECT_EQ(send_request(gateway_->admin_port(), get).status, 405U);
+}
+
+TEST_P(admin_records, name_a_ledger_record_by_route_and_delivery_key) {
+    start_with_token(gateway_config{}.set(
+        "routes", "[{match: /webhooks/x, methods: [POST], key_from: 'json:/id', scope: route, "
+                  "fingerprint: none}, {match: /v1/charges, ttl: 1h}]"));
+    http_request delivery{"POST", "/webhooks/x", {}, R"({"id":"evt_1","n":1})"};
+    delivery.headers.emplace_back("Content-Type", "application/json");
+    auto const first = send(delivery);
+    ASSERT_EQ(first.status, 201U) << first.error << first.body;
+
+    // A trailing '/' is ignored, as in the config.
+    auto const j = lookup({{"route", "/webhooks/x/"}, {"key", "evt_1"}});
+    EXPECT_EQ(j.value("state", ""), "completed") << j;
+    EXPECT_EQ(j.value("status", 0), 201);
+    lookup({{"route", "/webhooks/x"}, {"key", "evt_2"}}, 404);
+    lookup({{"route", "/webhooks/x"}, {"key", "EVT_1"}}, 404);
+
+    // Only a route whose scope is route, and never both forms at once.
+    auto const not_ledger = records_call("lookup", {{"route", "/v1/charges"}, {"key", "evt_1"}});
+    EXPECT_EQ(not_ledger.status, 400U) << not_ledger.body;
+    EXPECT_NE(not_ledger.body.find("unknown_route"), std::string::npos) << not_ledger.body;
+    auto mixed = records_scope("evt_1");
+    mixed["route"] = "/webhooks/x";
+    EXPECT_EQ(records_call("lookup", mixed).status, 400U);
+    EXPECT_EQ(records_call("lookup", {{"route", "/webhooks/x"}, {"key", ""}}).status, 400U);
+
+    // Evicted: the sender's redelivery runs the handler again.
+    EXPECT_EQ(records_call("evict", {{"route", "/webhooks/x"}, {"key", "evt_1"}}).status, 200U);
+    lookup({{"route", "/webhooks/x"}, {"key", "evt_1"}}, 404);
+    auto const again = send(delivery);
+    EXPECT_EQ(again.status, 201U) << again.error;
+    EXPECT_FALSE(again.has(replay_header));
+    EXPECT_EQ(upstream_.calls(), 2U);
 }
 
 TEST_P(admin_records, log_every_call_with_peer_and_scope_but_never_the_api_key) {

@@ -30,6 +30,10 @@ std::string_view normal_match(std::string_view match) noexcept;
 /// The route's effective policy: `global` with the route's overrides applied.
 idempotency_config policy_of(route_config const& route, idempotency_config const& global);
 
+/// The labels (normal_match) of the enabled routes whose scope is `route`: the routes a
+/// records request may name by route.
+std::vector<std::string> route_scoped_matches(config const& cfg);
+
 /// The longest `ttl` any request can get (global or a route's): how long a record may live.
 duration longest_ttl(config const& cfg) noexcept;
 

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace idemgate::engine {
 
@@ -23,12 +24,15 @@ struct records_answer {
 
 /// `request`: `{"api_key","account"?,"method","path","key","include_body"?}`. The scope is
 /// what the engine computes for such a request (`scopes`, the path normalised as a client's
-/// target is, the key read as an Idempotency-Key field). `{"route","key"}` (route-scoped
-/// ledger records) answers 400 until routes may scope by route.
+/// target is, the key read as an Idempotency-Key field). `{"route","key"}` names a ledger
+/// record of a `scope: route` route (docs/webhooks.md): `route` is one of `ledger_routes`
+/// (config::route_scoped_matches; a trailing '/' is ignored as in the config), `key` the
+/// delivery's key exactly as key_from read it.
 /// 200 (lookup: the record; evict: {"evicted":true}), 404 no record, 400 bad request,
 /// 500 a record that does not open or decode, 503 store unavailable.
 task<records_answer> run_records(records_op op, std::string_view request, store::store& st,
-                                 scope_hasher const& scopes);
+                                 scope_hasher const& scopes,
+                                 std::vector<std::string> const& ledger_routes);
 
 /// The JSON of a found record, as lookup answers it (exposed for tests).
 std::string record_json(store::record_found const& found, bool include_body);
