@@ -288,5 +288,30 @@ TEST(routes_config, check_config_accepts_routes_and_warns_about_a_disabled_route
     EXPECT_NE(r.err.find("warning: routes[1].enabled"), std::string::npos) << r.err;
 }
 
+TEST(routes_config, check_config_warns_about_a_route_scoped_ledger_without_verify) {
+    temp_config_file const file("routes:\n  - match: /webhooks/x\n    key_from: 'json:/id'\n"
+                                "    scope: route\n");
+    auto const r = run_cli({"--check-config", file.path.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.err.find("warning: routes[0].scope"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("ledger poisoning"), std::string::npos) << r.err;
+    temp_config_file const api_key_scoped("routes:\n  - match: /webhooks/x\n"
+                                          "    key_from: 'json:/id'\n");
+    auto const quiet = run_cli({"--check-config", api_key_scoped.path.string()});
+    EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+    EXPECT_EQ(quiet.err.find("warning"), std::string::npos) << quiet.err;
+}
+
+class routes_warnings : public gateway_test {};
+
+TEST_F(routes_warnings, the_gateway_logs_an_unverified_route_scoped_ledger_at_start) {
+    start_gateway(gateway_config{}.set(
+        "routes", "[{match: /webhooks/x, key_from: 'json:/id', scope: route}]"));
+    auto const warned = gateway_->json_lines("risky setting");
+    ASSERT_EQ(warned.size(), 1u) << gateway_->output();
+    EXPECT_EQ(warned[0].value("key", ""), "routes[0].scope");
+    EXPECT_EQ(warned[0].value("level", ""), "warning") << warned[0].dump();
+}
+
 } // namespace
 } // namespace idemgate::test
