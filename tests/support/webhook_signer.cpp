@@ -5,11 +5,13 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <sys/file.h>
 #include <unistd.h>
 
 namespace idemgate::test {
@@ -45,14 +47,36 @@ std::string run(std::string const& command, std::string const& what) {
     return out;
 }
 
-/// npm ci into the build directory, once per lock file content.
+/// An exclusive flock(2) on `path` while alive: ctest runs tests as parallel processes, and
+/// two `npm ci` in one folder delete each other's node_modules.
+class file_lock {
+public:
+    explicit file_lock(fs::path const& path)
+        : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+        if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0)
+            throw std::runtime_error("cannot lock " + path.string());
+    }
+    ~file_lock() { ::close(fd_); } // closing releases the lock
+    file_lock(file_lock const&) = delete;
+    file_lock& operator=(file_lock const&) = delete;
+
+private:
+    int fd_;
+};
+
+/// npm ci into the build directory, once per lock file content, whatever the number of
+/// test processes asking at once.
 fs::path installed() {
     static std::mutex m;
     std::lock_guard const lock(m);
     auto const dir = install_dir();
     fs::create_directories(dir);
-    for (auto const* name : {"package.json", "package-lock.json", "sign.mjs"})
-        fs::copy_file(source_dir() / name, dir / name, fs::copy_options::overwrite_existing);
+    file_lock const across_processes(dir / ".install.lock");
+    // Rewritten only when changed: another test process may be running sign.mjs.
+    for (auto const* name : {"package.json", "package-lock.json", "sign.mjs"}) {
+        if (read_all(source_dir() / name) != read_all(dir / name))
+            fs::copy_file(source_dir() / name, dir / name, fs::copy_options::overwrite_existing);
+    }
     auto const lock_text = read_all(dir / "package-lock.json");
     if (read_all(dir / ".installed-lock") != lock_text || !fs::exists(dir / "node_modules")) {
         run("cd '" + dir.string() + "' && npm ci --no-audit --no-fund --loglevel=error >/dev/null",
