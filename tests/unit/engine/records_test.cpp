@@ -23,7 +23,8 @@ protected:
           store_(db_), scopes_("pepper") {}
 
     engine::records_answer call(engine::records_op op, nlohmann::json const& body) {
-        return run_task(ioc_, engine::run_records(op, body.dump(), store_, scopes_));
+        return run_task(ioc_,
+                        engine::run_records(op, body.dump(), store_, scopes_, ledger_routes_));
     }
 
     /// Claims (and with `response`, completes) the scope a client request would have.
@@ -51,6 +52,7 @@ protected:
     std::shared_ptr<store::memory_db> db_;
     store::memory_store store_;
     engine::scope_hasher scopes_;
+    std::vector<std::string> ledger_routes_{"/webhooks/x"};
 };
 
 TEST_F(records_logic, finds_the_scope_the_engine_computes_from_any_spelling_of_the_path) {
@@ -132,8 +134,37 @@ TEST_F(records_logic, a_body_naming_no_scope_is_400) {
     j["include_body"] = "yes";
     no(j);
     auto const route = call(engine::records_op::lookup, {{"route", "/webhooks"}, {"key", "k"}});
-    EXPECT_EQ(route.status, 400U);
-    EXPECT_NE(route.body.find("route scopes not supported yet"), std::string::npos);
+    EXPECT_EQ(route.status, 400U) << "not a scope: route route";
+    EXPECT_NE(route.body.find("unknown_route"), std::string::npos) << route.body;
+    no({{"route", "/webhooks/x"}});
+    no({{"route", "/webhooks/x"}, {"key", ""}});
+    no({{"route", 7}, {"key", "k"}});
+    auto both = scope_json();
+    both["route"] = "/webhooks/x";
+    no(both);
+}
+
+TEST_F(records_logic, a_route_scoped_record_is_named_by_route_and_key_as_the_ledger_scopes_it) {
+    auto const key = scopes_.make_route("/webhooks/x", "evt_1");
+    auto const b = run_task(ioc_, store_.begin(key, engine::sha256("delivery"), 60s));
+    ASSERT_TRUE(b && b->kind == store::begin_kind::acquired);
+    store::stored_response const res{200, {}, "ok", false};
+    ASSERT_FALSE(run_task(ioc_, store_.complete(key, b->owner, res, 1h)));
+    for (auto const* route : {"/webhooks/x", "/webhooks/x/"}) {
+        auto const found = call(engine::records_op::lookup, {{"route", route}, {"key", "evt_1"}});
+        EXPECT_EQ(found.status, 200U) << route << " " << found.body;
+        EXPECT_EQ(found.scope, key.hash);
+    }
+    EXPECT_EQ(call(engine::records_op::lookup, {{"route", "/webhooks/x"}, {"key", "evt_2"}}).status,
+              404U);
+    // The key is taken as key_from read it: not parsed as an Idempotency-Key field.
+    EXPECT_EQ(
+        call(engine::records_op::lookup, {{"route", "/webhooks/x"}, {"key", "\"evt_1\""}}).status,
+        404U);
+    EXPECT_EQ(call(engine::records_op::evict, {{"route", "/webhooks/x"}, {"key", "evt_1"}}).status,
+              200U);
+    EXPECT_EQ(call(engine::records_op::lookup, {{"route", "/webhooks/x"}, {"key", "evt_1"}}).status,
+              404U);
 }
 
 TEST(rfc3339_ms, formats_utc_with_milliseconds) {
