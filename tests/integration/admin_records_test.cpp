@@ -177,10 +177,16 @@ TEST_P(admin_records, evict_a_completed_record_then_the_retry_runs_again) {
 TEST_P(admin_records, an_evicted_claims_owner_cannot_replace_the_retrys_record) {
     hold_first_call();
     start_with_token();
+    ASSERT_TRUE(wait_ready()); // a 503 before the store connects would never reach the upstream
     double const not_owner_before = not_owner_count();
     http_response evicted_client;
     std::jthread client([&] { evicted_client = send(protected_post("stuck")); });
-    ASSERT_TRUE(upstream_.wait_for_calls(1, 5s));
+    if (!upstream_.wait_for_calls(1, 5s)) {
+        release_ = true;
+        client.join();
+        FAIL() << "the request never reached the upstream: " << evicted_client.status << " "
+               << evicted_client.error << evicted_client.body;
+    }
     EXPECT_EQ(records_call("evict", records_scope("stuck")).status, 200U);
 
     // The retry runs again (call 2) and its answer is stored.

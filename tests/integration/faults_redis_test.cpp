@@ -94,18 +94,20 @@ TEST_F(redis_through_a_fault_proxy,
        renewals_answered_after_the_command_timeout_still_keep_the_claim_from_another_replica) {
     upstream_gate gate;
     upstream_.set_handler(gate.handler());
-    start_via_proxy(gateway_config{}.set("idempotency.lock_ttl", "600ms"));
+    // lock_ttl leaves a renewal cycle (a tick, the 300 ms timeout, the next tick) ~1 s of
+    // slack: a loaded 2-core machine can stall a process for a few hundred ms.
+    start_via_proxy(gateway_config{}.set("idempotency.lock_ttl", "1500ms"));
     start_replica(); // replica 1: straight to Redis, sees no fault
     http_response first;
     std::thread owner([&] { first = send_to(0, protected_post("late-renew")); });
     ASSERT_TRUE(upstream_.wait_for_calls(1, 5s));
-    // Every renewal (due every 200-300 ms) is answered 400 ms late: after its timeout, but
-    // the PEXPIRE ran on time. For 1.5 s (2.5 lock_ttl) replica 1 must never take the key.
+    // Every renewal (due every 500-750 ms) is answered 400 ms late: after its timeout, but
+    // the PEXPIRE ran on time. For 3.75 s (2.5 lock_ttl) replica 1 must never take the key.
     redis_proxy_.set_latency(flow::to_client, command_timeout + 100ms);
     auto const t0 = std::chrono::steady_clock::now();
     std::size_t retries = 0;
     std::size_t refused = 0;
-    while (std::chrono::steady_clock::now() - t0 < 1500ms) {
+    while (std::chrono::steady_clock::now() - t0 < 3750ms) {
         auto const r = send_to(1, protected_post("late-renew"));
         ++retries;
         refused += r.status == 409 ? 1U : 0U;

@@ -207,6 +207,15 @@ protected:
     http_response admin_get(std::string path) const {
         return send_request(gateway_->admin_port(), {"GET", std::move(path), {}, {}});
     }
+    /// Polls /readyz until 200 (true) or `limit` passes: every worker's store connected.
+    bool wait_ready(std::chrono::milliseconds limit = std::chrono::seconds(10)) const {
+        auto const until = std::chrono::steady_clock::now() + limit;
+        while (admin_get("/readyz").status != 200) {
+            if (std::chrono::steady_clock::now() >= until) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return true;
+    }
     /// Current idemgate_requests_total{outcome="...",route="default"} (no routes[] matched).
     double outcome_count(std::string const& outcome) const {
         return metric_value(admin_get("/metrics").body, requests_series(outcome));
