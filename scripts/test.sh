@@ -33,7 +33,7 @@ phase "Release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DIDEMGATE_WERROR=ON
 if [ "$sanitize" = 1 ]; then
   cmake --build build -j"$jobs" --target idemgate demo-upstream integration_tests cluster_tests \
-    sentinel_tests fuzz_replay
+    sentinel_tests prometheus_tests fuzz_replay
   # clang-tidy (scripts/tidy.sh) runs niced beside the integration tests, which mostly wait
   # on sockets and timers: its ~9 CPU-minutes then cost the run little wall time.
   phase "integration, cluster tests and fuzz corpora, Release gateway (+ clang-tidy beside them)"
@@ -42,8 +42,8 @@ if [ "$sanitize" = 1 ]; then
   # The fuzz corpora (label fuzz, also unit; seconds) replay in both builds: the parsers
   # ship optimised, and the sanitized build does not show what -O2 makes of them.
   # cluster and sentinel: the gateway on a real Redis Cluster (tests/cluster, one CTest case)
-  # and on a real Sentinel set (tests/sentinel). prometheus: promtool's checks of the rules
-  # (docker/prometheus/), here only.
+  # and on a real Sentinel set (tests/sentinel). prometheus: the rules and the dashboard
+  # (promtool, and a real Prometheus scraping real gateways: tests/prometheus), here only.
   run_ctest build -L 'integration|cluster|sentinel|fuzz|prometheus'
   phase "waiting for clang-tidy"
   if ! wait "$tidy_pid"; then cat build/tidy.out >&2; exit 1; fi
