@@ -3,13 +3,14 @@
 the development machines or in CI): every YAML parses, the configurations they carry pass
 `idemgate --check-config` with the environment they are given, the manifests agree with
 each other and with the configuration (ports, probes, secrets, grace periods), and the
-Dockerfile builds with CI's commands and installs the packages the binary links against.
+Dockerfile builds with CI's commands and installs the packages the binary links against;
+the operators' kit (rules, runbook, dashboard, the Compose profile `monitoring`) links up.
 Prints one line per check; exits 1 when any fails.
   scripts/check-manifests.py [path/to/idemgate]    (default: build/idemgate)
 
 Debian's interpreter (/usr/bin/python3): python3-yaml (scripts/install-deps.sh) installs into it.
 """
-import os, re, shlex, subprocess, sys, tempfile
+import json, os, re, shlex, subprocess, sys, tempfile
 import yaml
 
 binary = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else None
@@ -250,6 +251,128 @@ def runtime_packages():
             if owner and owner not in base | installed: missing.add(owner)
     if missing: return f"runtime stage lacks {sorted(missing)}"
 check("Dockerfile: runtime packages own every library ldd lists", runtime_packages)
+
+# The operators' kit (docs/operations.md "Dashboard and alerts"): the rules and their runbook,
+# the dashboard, and the Compose profile that runs them. promtool and tests/prometheus check
+# what the expressions mean; these check the files and their links.
+RULES = "docker/prometheus/idemgate-rules.yaml"
+DASHBOARD = "docker/grafana/idemgate-dashboard.json"
+
+def slug(heading):  # GitHub's anchor of a Markdown heading
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+def doc_anchors(path):
+    text = re.sub(r"```.*?```", "", open(path).read(), flags=re.S)  # no "# comment" in code
+    return {slug(h) for h in re.findall(r"^#+\s+(.+)$", text, re.M)}
+
+def alerts():
+    return [r for g in docs(RULES)[0]["groups"] for r in g["rules"] if "alert" in r]
+
+def rules_runbook():
+    anchors = doc_anchors("docs/operations.md")
+    names = set()
+    for a in alerts():
+        name = a["alert"]
+        names.add(name)
+        if a.get("labels", {}).get("severity") not in ("critical", "warning"):
+            return f"{name}: severity is not critical or warning"
+        notes = a.get("annotations", {})
+        for key in ("summary", "description", "runbook_url"):
+            if not notes.get(key): return f"{name}: no {key} annotation"
+        doc, _, anchor = notes["runbook_url"].partition("#")
+        if doc != "docs/operations.md" or anchor != slug(name):
+            return f"{name}: runbook_url {notes['runbook_url']} is not docs/operations.md#{slug(name)}"
+        if anchor not in anchors: return f"{name}: docs/operations.md has no section #{anchor}"
+    text = open("docs/operations.md").read()
+    runbook = text[text.index("\n## Runbook\n"):]
+    stale = {h for h in re.findall(r"^### (\S+)$", runbook, re.M)} - names
+    if stale: return f"Runbook sections without an alert: {sorted(stale)}"
+check(f"{RULES}: every alert has a severity, a summary, a description and a runbook_url "
+      "naming its own section of docs/operations.md", rules_runbook)
+
+def rules_tested():
+    test = docs("docker/prometheus/idemgate-rules.test.yaml")[0]
+    if test["rule_files"] != [os.path.basename(RULES)]: return f"rule_files {test['rule_files']}"
+    tested = {t["alertname"] for case in test["tests"] for t in case.get("alert_rule_test", [])
+              if t.get("exp_alerts")}
+    untested = {a["alert"] for a in alerts()} - tested
+    if untested: return f"no promtool case where these fire: {sorted(untested)}"
+check("idemgate-rules.test.yaml: a promtool case where each alert fires", rules_tested)
+
+def dashboard():
+    d = json.load(open(DASHBOARD))
+    if d.get("uid") != "idemgate" or not d.get("title"): return "uid idemgate and a title"
+    names = {v["name"] for v in d["templating"]["list"]}
+    if not {"datasource", "job", "instance"} <= names: return f"variables {sorted(names)}"
+    panels = [p for p in d["panels"] if p["type"] != "row"]
+    ids = [p["id"] for p in d["panels"]]
+    if len(ids) != len(set(ids)): return "duplicate panel ids"
+    for p in panels:
+        if not p.get("targets"): return f"panel {p['title']!r} has no target"
+        for t in p["targets"]:
+            if not t.get("expr"): return f"panel {p['title']!r} target {t.get('refId')} has no expr"
+            if t.get("datasource", {}).get("uid") != "${datasource}":
+                return f"panel {p['title']!r}: data source is not the ${{datasource}} variable"
+check(f"{DASHBOARD}: JSON, uid, variables, every panel has PromQL targets on ${{datasource}}",
+      dashboard)
+
+def mounts(service):  # container path -> host path, for the bind mounts of a Compose service
+    out = {}
+    for v in services[service].get("volumes", []):
+        src, dst = str(v).split(":")[:2]
+        if src.startswith("."): out[dst] = os.path.normpath(os.path.join("docker", src))
+    return out
+
+def host_path(service, path):  # where a path inside the container comes from, or None
+    for dst, src in sorted(mounts(service).items(), key=lambda m: -len(m[0])):
+        if path == dst or path.startswith(dst.rstrip("/") + "/"):
+            return src + path[len(dst):]
+    return None
+
+def compose_monitoring():
+    for name in ("prometheus", "grafana"):
+        svc = services[name]
+        if "monitoring" not in svc.get("profiles", []): return f"{name} is not in profile monitoring"
+        for dst, src in mounts(name).items():
+            if not os.path.exists(src): return f"{name}: mount source {src} does not exist"
+        for p in svc.get("ports", []):
+            if not str(p).startswith("127.0.0.1:"): return f"{name}: port {p} not on loopback"
+    prom_cfg = host_path("prometheus", "/etc/prometheus/prometheus.yml")
+    if prom_cfg != "docker/prometheus/prometheus.yml": return f"prometheus.yml mounted from {prom_cfg}"
+    cfg = docs(prom_cfg)[0]
+    for f in cfg["rule_files"]:
+        if host_path("prometheus", f) != RULES: return f"rule file {f} is not {RULES}"
+    want = f"gateway:{port_of(docker_cfg['admin']['listen'])}"
+    got = [t for job in cfg["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]]
+    if want not in got: return f"scrape targets {got} lack the gateway's admin listener {want}"
+    if host_path("grafana", "/etc/grafana/provisioning") != "docker/grafana/provisioning":
+        return "docker/grafana/provisioning is not mounted at /etc/grafana/provisioning"
+    sources = docs("docker/grafana/provisioning/datasources/prometheus.yaml")[0]["datasources"]
+    if [s["url"] for s in sources] != ["http://prometheus:9090"]: return "data source url"
+    for provider in docs("docker/grafana/provisioning/dashboards/idemgate.yaml")[0]["providers"]:
+        path = provider["options"]["path"] + "/" + os.path.basename(DASHBOARD)
+        if host_path("grafana", path) != DASHBOARD: return f"{path} is not {DASHBOARD}"
+    home = services["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    if host_path("grafana", home) != DASHBOARD: return f"home dashboard {home} is not {DASHBOARD}"
+check("compose: profile monitoring runs Prometheus (rules, the gateway's admin port) and "
+      "Grafana (data source, dashboard) from existing files, on loopback", compose_monitoring)
+
+def promtool_config():
+    # The compose Prometheus config, its rule file mapped back to the repository through the
+    # mounts: promtool reads both, as Prometheus would at start.
+    cfg = docs("docker/prometheus/prometheus.yml")[0]
+    cfg["rule_files"] = [os.path.abspath(host_path("prometheus", f)) for f in cfg["rule_files"]]
+    with tempfile.NamedTemporaryFile("w", suffix=".yml") as f:
+        yaml.safe_dump(cfg, f)
+        f.flush()
+        try:
+            r = subprocess.run(["promtool", "check", "config", f.name], capture_output=True,
+                               text=True, timeout=60)
+        except FileNotFoundError:
+            return "promtool not found (scripts/install-deps.sh installs prometheus)"
+    return None if r.returncode == 0 else (r.stdout + r.stderr).strip().replace("\n", "; ")
+check("docker/prometheus/prometheus.yml passes promtool check config (with its rules)",
+      promtool_config)
 
 check("scripts/install-deps.sh installs python3-yaml (this script)",
       lambda: None if "python3-yaml" in open("scripts/install-deps.sh").read() else "missing")

@@ -15,6 +15,7 @@ phase() { echo "[test.sh $(date -u +%T)] $*"; } # timestamps in the CI log
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 command -v redis-server >/dev/null || { echo "redis-server is required" >&2; exit 1; }
+command -v promtool >/dev/null || { echo "prometheus (promtool) is required" >&2; exit 1; }
 jobs=$(nproc)
 root=$PWD
 sanitize=$([ "${IDEMGATE_SKIP_SANITIZE:-0}" = 1 ] && echo 0 || echo 1)
@@ -32,7 +33,7 @@ phase "Release build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DIDEMGATE_WERROR=ON
 if [ "$sanitize" = 1 ]; then
   cmake --build build -j"$jobs" --target idemgate demo-upstream integration_tests cluster_tests \
-    sentinel_tests fuzz_replay
+    sentinel_tests prometheus_tests fuzz_replay
   # clang-tidy (scripts/tidy.sh) runs niced beside the integration tests, which mostly wait
   # on sockets and timers: its ~9 CPU-minutes then cost the run little wall time.
   phase "integration, cluster tests and fuzz corpora, Release gateway (+ clang-tidy beside them)"
@@ -41,8 +42,9 @@ if [ "$sanitize" = 1 ]; then
   # The fuzz corpora (label fuzz, also unit; seconds) replay in both builds: the parsers
   # ship optimised, and the sanitized build does not show what -O2 makes of them.
   # cluster and sentinel: the gateway on a real Redis Cluster (tests/cluster, one CTest case)
-  # and on a real Sentinel set (tests/sentinel).
-  run_ctest build -L 'integration|cluster|sentinel|fuzz'
+  # and on a real Sentinel set (tests/sentinel). prometheus: the rules and the dashboard
+  # (promtool, and a real Prometheus scraping real gateways: tests/prometheus), here only.
+  run_ctest build -L 'integration|cluster|sentinel|fuzz|prometheus'
   phase "waiting for clang-tidy"
   if ! wait "$tidy_pid"; then cat build/tidy.out >&2; exit 1; fi
   tail -1 build/tidy.out

@@ -156,12 +156,18 @@ metrics::metrics(std::vector<std::string> const& routes)
         .Set(1);
 }
 
-void metrics::track_store_usage() {
+void metrics::track_store_usage(std::uint64_t max_records, std::uint64_t max_bytes) {
     store_records_ = &gauge(*registry_, "idemgate_store_records",
                             "Records the store holds (in progress and completed).");
     store_bytes_ = &gauge(*registry_, "idemgate_store_bytes",
                           "Estimated memory of the store's records, as store.memory.max_bytes "
                           "counts it.");
+    gauge(*registry_, "idemgate_store_max_records",
+          "The store's record limit (store.memory.max_records).")
+        .Set(static_cast<double>(max_records));
+    gauge(*registry_, "idemgate_store_max_bytes",
+          "The store's memory limit (store.memory.max_bytes).")
+        .Set(static_cast<double>(max_bytes));
 }
 
 void metrics::track_store_topology() {

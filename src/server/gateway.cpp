@@ -149,7 +149,8 @@ void gateway::impl::setup() {
     tls = proxy::make_tls_context(target, cfg.upstream.tls);
     // The per-credential bound counts a record for as long as any route may keep it.
     stores = store::make_factory(cfg.store, util::real_clock(), config::longest_ttl(cfg));
-    if (stores->held()) stats.track_store_usage();        // memory: records and bytes gauges
+    if (stores->held()) // memory: records and bytes gauges, and their limits
+        stats.track_store_usage(cfg.store.memory.max_records, cfg.store.memory.max_bytes.bytes);
     if (stores->topology()) stats.track_store_topology(); // redis: redirects, nodes, failovers
     auto const n = cfg.threads ? cfg.threads : util::usable_cpus();
     cap_connections(n);

@@ -165,13 +165,18 @@ TEST_P(credential_limits, a_released_claim_does_not_count_against_the_bound) {
 
 using store_gauges = gateway_test;
 
-TEST_F(store_gauges, the_memory_store_exports_the_records_and_bytes_it_holds) {
-    start_gateway();
+TEST_F(store_gauges, the_memory_store_exports_the_records_and_bytes_it_holds_and_its_limits) {
+    start_gateway(gateway_config{}
+                      .set("store.memory.max_records", "5000")
+                      .set("store.memory.max_bytes", "3MiB"));
     auto gauge = [this](std::string const& name) {
         return metric_value(admin_get("/metrics").body, name);
     };
     EXPECT_EQ(gauge("idemgate_store_records"), 0.0);
     EXPECT_EQ(gauge("idemgate_store_bytes"), 0.0);
+    // The limits, for a "near full" ratio (docker/prometheus/idemgate-rules.yaml).
+    EXPECT_EQ(gauge("idemgate_store_max_records"), 5000.0);
+    EXPECT_EQ(gauge("idemgate_store_max_bytes"), 3.0 * 1024 * 1024);
     for (int k = 0; k < 3; ++k)
         ASSERT_EQ(send(protected_post("gauge-" + std::to_string(k))).status, 201U);
     EXPECT_EQ(gauge("idemgate_store_records"), 3.0);

@@ -99,9 +99,11 @@ public:
     void connection_closed() noexcept { active_->Decrement(); }
     void connection_rejected() noexcept { rejected_->Increment(); }
     void set_store_up(bool up) noexcept { store_up_->Set(up ? 1.0 : 0.0); }
-    /// Registers idemgate_store_records and idemgate_store_bytes; at startup, for a backend
-    /// that can tell (memory). Without it they are not exported.
-    void track_store_usage();
+    /// Registers idemgate_store_records and idemgate_store_bytes, and their limits
+    /// idemgate_store_max_records and idemgate_store_max_bytes (set here, once: a "near full"
+    /// alert divides by them); at startup, for a backend that can tell (memory). Without it
+    /// none of them is exported.
+    void track_store_usage(std::uint64_t max_records, std::uint64_t max_bytes);
     /// Before a scrape; a no-op unless track_store_usage() was called.
     void set_store_usage(std::uint64_t records, std::uint64_t bytes) noexcept {
         if (store_records_) store_records_->Set(static_cast<double>(records));
