@@ -92,6 +92,14 @@ def fit(points):
     return my - per_byte * mx, per_byte
 
 
+def envelope(points):
+    """The fitted slope with the intercept raised until no measured point lies above the
+    line: what the constants use, so that a plan never counts fewer bytes than measured
+    (the allocator's size classes put single points well above a least-squares line)."""
+    _, per_byte = fit(points)
+    return max(y - per_byte * x for x, y in points), per_byte
+
+
 def cmd_summarize(args):
     with open(os.path.join(args.dir, "cases.jsonl")) as f:
         cases = [json.loads(line) for line in f if line.strip()]
@@ -113,16 +121,20 @@ def cmd_summarize(args):
         if store == "redis":
             # used_memory's delta is the figure a maxmemory must hold: the keyspace and
             # expiry dictionaries, the allocator's size classes, the credential's set.
-            total = fit([(c["body"], c["used_memory_per_record"]) for c in sel])
+            points = [(c["body"], c["used_memory_per_record"]) for c in sel]
+            total = envelope(points)
             usage = fit([(c["body"], c["memory_usage_median"]) for c in sel])
             models[key] = {"fixed": round(total[0], 1), "per_body_byte": round(total[1], 4),
+                           "fit_fixed": round(fit(points)[0], 1),
                            "memory_usage_fixed": round(usage[0], 1),
                            "memory_usage_per_body_byte": round(usage[1], 4),
                            "zset_per_record": round(statistics.median(c["zset_per_record"] for c in sel), 1)}
         else:
-            acc = fit([(c["body"], c["accounted_per_record"]) for c in sel])
+            points = [(c["body"], c["accounted_per_record"]) for c in sel]
+            acc = envelope(points)
             rss = fit([(c["body"], c["rss_per_record"]) for c in sel])
             models[key] = {"fixed": round(acc[0], 1), "per_body_byte": round(acc[1], 4),
+                           "fit_fixed": round(fit(points)[0], 1),
                            "rss_fixed": round(rss[0], 1), "rss_per_body_byte": round(rss[1], 4)}
     out = {"meta": meta, "cases": cases, "models": models}
     with open(os.path.join(args.dir, "capacity.json"), "w") as f:
@@ -150,7 +162,10 @@ def cmd_summarize(args):
             continue
         lines.append("| %d B | %d | %.1f | %.1f |" % (
             c["body"], c["records"], c["accounted_per_record"], c["rss_per_record"]))
-    lines += ["", "## Linear fits: bytes per record = fixed + per_body_byte × body", "",
+    lines += ["", "## Bytes per record = fixed + per_body_byte × body", "",
+              "per_body_byte is the least-squares slope; fixed is raised until no measured case "
+              "lies above the line (the least-squares intercept in brackets). These two are what "
+              "src/capacity/constants.cpp holds.", "",
               "| store | fixed B | per body byte | |", "|---|---:|---:|---|"]
     for key, m in models.items():
         if key.startswith("redis"):
@@ -158,7 +173,8 @@ def cmd_summarize(args):
                 m["memory_usage_fixed"], m["memory_usage_per_body_byte"], m["zset_per_record"])
         else:
             extra = "RSS: %.1f + %.4f × body" % (m["rss_fixed"], m["rss_per_body_byte"])
-        lines.append("| %s | %.1f | %.4f | %s |" % (key, m["fixed"], m["per_body_byte"], extra))
+        lines.append("| %s | %.1f (%.1f) | %.4f | %s |" % (
+            key, m["fixed"], m["fit_fixed"], m["per_body_byte"], extra))
     with open(os.path.join(args.dir, "report.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
