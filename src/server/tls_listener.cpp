@@ -48,8 +48,9 @@ bool tls_listener::reload(bool force) {
     auto loaded = config::load_server_tls(cfg_);
     if (!loaded.ctx) {
         stats_.tls_reload(false);
-        log::error("tls reload failed: keeping the certificate in use",
-                   {{"key", loaded.error_key}, {"error", loaded.error}});
+        log::error("tls reload failed", {{"key", loaded.error_key},
+                                         {"error", loaded.error},
+                                         {"kept", "the certificate in use"}});
         return false;
     }
     {
