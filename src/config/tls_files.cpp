@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include <sys/stat.h>
+
 namespace idemgate::config {
 namespace {
 
@@ -27,9 +29,18 @@ std::string ssl_reason() {
     return out;
 }
 
-/// Why `path` cannot be opened for reading ("" when it can): a clearer message than
-/// OpenSSL's "system lib" for a missing or unreadable file.
+/// A PEM bundle larger than this is not one (a public CA bundle is ~200 KiB).
+constexpr off_t max_pem_bytes = 4 * 1024 * 1024;
+
+/// Why `path` cannot be read as a PEM file ("" when it can): a clearer message than
+/// OpenSSL's "system lib" for a missing or unreadable file, and only regular files of
+/// bounded size, so that no path (/dev/zero, a FIFO) can make the check read forever.
 std::string unreadable(std::string const& path) {
+    struct ::stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return "cannot read \"" + path + "\": " + std::strerror(errno);
+    if (!S_ISREG(st.st_mode)) return "\"" + path + "\" is not a regular file";
+    if (st.st_size > max_pem_bytes) return "\"" + path + "\" is larger than 4MiB";
     std::ifstream in(path, std::ios::binary);
     if (!in) return "cannot read \"" + path + "\": " + std::strerror(errno);
     return {};
