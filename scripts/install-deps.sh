@@ -5,7 +5,7 @@ packages=(
   build-essential cmake pkg-config git
   libboost1.81-dev libboost-url1.81-dev libhiredis-dev libssl-dev nlohmann-json3-dev
   libspdlog-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libgmock-dev
-  redis-server redis-tools wrk nginx curl ca-certificates procps python3-yaml clang-format clang-tidy
+  redis-server redis-tools wrk nginx curl ca-certificates openssl procps python3-yaml clang-format clang-tidy
   prometheus
 )
 missing=()

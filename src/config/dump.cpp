@@ -48,6 +48,8 @@ void put_tls(YAML::Emitter& out, tls_config const& t) {
     section(out, "tls", [&] {
         put(out, "ca_file", t.ca_file);
         put(out, "insecure_skip_verify", t.insecure_skip_verify);
+        put(out, "cert_file", t.cert_file); // paths only: the key is never read here
+        put(out, "key_file", t.key_file);
     });
 }
 
@@ -160,6 +162,13 @@ std::string to_yaml(config const& cfg) {
     out << YAML::BeginMap;
     put(out, "listen", cfg.listen);
     put(out, "threads", std::uint64_t{cfg.threads});
+    section(out, "tls", [&] { // paths only: the key is never read here
+        put(out, "cert_file", cfg.tls.cert_file);
+        put(out, "key_file", cfg.tls.key_file);
+        put(out, "min_version", detail::name_in(detail::tls_version_names, cfg.tls.min_version));
+        put(out, "client_ca_file", cfg.tls.client_ca_file);
+        put(out, "reload_interval", cfg.tls.reload_interval);
+    });
     section(out, "limits", [&] {
         put(out, "max_header_bytes", cfg.limits.max_header_bytes);
         put(out, "max_headers", std::uint64_t{cfg.limits.max_headers});

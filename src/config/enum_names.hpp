@@ -53,6 +53,11 @@ inline constexpr name_table<underscores_mode, 3> underscores_names{{
     {"allow", underscores_mode::allow},
 }};
 
+inline constexpr name_table<tls_version, 2> tls_version_names{{
+    {"1.2", tls_version::v1_2},
+    {"1.3", tls_version::v1_3},
+}};
+
 /// log.level is a string in config (spdlog's names); these are the accepted ones.
 inline constexpr std::array<std::string_view, 7> log_level_names{
     "trace", "debug", "info", "warn", "error", "critical", "off"};

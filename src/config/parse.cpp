@@ -40,6 +40,16 @@ void read_timeouts(map_reader& m, timeouts_config& c) {
 void read_tls(map_reader& m, tls_config& c) {
     m.read("ca_file", c.ca_file);
     m.read("insecure_skip_verify", c.insecure_skip_verify);
+    m.read("cert_file", c.cert_file);
+    m.read("key_file", c.key_file);
+}
+
+void read_listener_tls(map_reader& m, listener_tls_config& c) {
+    m.read("cert_file", c.cert_file);
+    m.read("key_file", c.key_file);
+    m.read("min_version", c.min_version, detail::tls_version_names);
+    m.read("client_ca_file", c.client_ca_file);
+    m.read("reload_interval", c.reload_interval);
 }
 
 void read_upstream(map_reader& m, upstream_config& c) {
@@ -172,6 +182,7 @@ void read_shutdown(map_reader& m, shutdown_config& c) {
 void read_root(map_reader& m, config& c) {
     m.read("listen", c.listen);
     m.read("threads", c.threads);
+    m.section("tls", c.tls, read_listener_tls);
     m.section("limits", c.limits, read_limits);
     m.section("timeouts", c.timeouts, read_timeouts);
     m.section("upstream", c.upstream, read_upstream);

@@ -3,6 +3,7 @@
 #include "idemgate/config/host_port.hpp"
 #include "idemgate/config/parse.hpp"
 #include "idemgate/config/routes.hpp"
+#include "idemgate/config/tls_files.hpp"
 #include "idemgate/config/url.hpp"
 #include "yaml_walk.hpp"
 
@@ -124,12 +125,37 @@ void check_server(checker& c, config const& cfg) {
     c.not_negative("shutdown.timeout", cfg.shutdown.timeout);
 }
 
+/// The listener's TLS files are loaded as the gateway would load them (tls_files.hpp).
+void check_tls(checker& c, config const& cfg) {
+    auto const& t = cfg.tls;
+    if (t.reload_interval < min_tls_reload_interval)
+        c.fail("tls.reload_interval", "must be at least " +
+                                          format_duration(min_tls_reload_interval) + ", got " +
+                                          format_duration(t.reload_interval));
+    else
+        c.positive("tls.reload_interval", t.reload_interval, max_tls_reload_interval);
+    if (t.cert_file.empty()) {
+        if (!t.key_file.empty()) c.fail("tls.cert_file", "is required with tls.key_file");
+        if (!t.client_ca_file.empty())
+            c.fail("tls.cert_file", "is required with tls.client_ca_file (mTLS needs TLS)");
+        return;
+    }
+    auto const loaded = load_server_tls(t);
+    if (!loaded.ctx) c.fail(loaded.error_key, loaded.error);
+}
+
+/// A TLS client's certificate pair (upstream.tls, store.redis.tls).
+void check_client_tls(checker& c, tls_config const& t, std::string const& at) {
+    if (auto [key, why] = check_client_pair(t, at); !key.empty()) c.fail(key, why);
+}
+
 void check_upstream(checker& c, upstream_config const& u) {
     c.parses("upstream.url", http_url_parser, u.url, u.url);
     c.positive("upstream.connect_timeout", u.connect_timeout);
     c.positive("upstream.timeout", u.timeout);
     c.in_range("upstream.pool_size", u.pool_size, 1, 100'000);
     c.positive("upstream.max_response_body", u.max_response_body, max_body);
+    check_client_tls(c, u.tls, "upstream.tls");
 }
 
 /// store.redis.mode and what each mode needs (issue 12). Only checked for the redis backend:
@@ -173,6 +199,7 @@ void check_store(checker& c, store_config const& s) {
     c.positive("store.redis.command_timeout", r.command_timeout);
     c.in_range("store.redis.wait_replicas", r.wait_replicas, 0, 64);
     c.positive("store.redis.wait_timeout", r.wait_timeout);
+    if (s.backend == store_backend::redis) check_client_tls(c, r.tls, "store.redis.tls");
 }
 
 /// `methods` of the idempotency section or of a route; `path` names the list.
@@ -355,6 +382,7 @@ void check_routes(checker& c, config const& cfg) {
 std::vector<problem> validate(config const& cfg) {
     checker c;
     check_server(c, cfg);
+    check_tls(c, cfg);
     check_upstream(c, cfg.upstream);
     check_store(c, cfg.store);
     check_idempotency(c, cfg.idempotency);

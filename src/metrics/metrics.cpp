@@ -190,6 +190,20 @@ void metrics::track_store_topology() {
                           "Redis primaries the gateway knows (cluster) or masters (1).");
 }
 
+void metrics::track_tls() {
+    auto& r = *registry_;
+    auto& hf = counter(r, "idemgate_tls_handshake_failures_total",
+                       "Client TLS handshakes that failed, by reason: error (version, client "
+                       "certificate, not TLS) or timeout (timeouts.request_headers).");
+    tls_handshake_failures_ = {&hf.Add({{"reason", "error"}}), &hf.Add({{"reason", "timeout"}})};
+    auto& rl = counter(r, "idemgate_tls_reloads_total",
+                       "Reloads of the listener certificate (SIGHUP or changed files), by "
+                       "result: ok, or error (the certificate in use was kept).");
+    tls_reloads_ = {&rl.Add({{"result", "ok"}}), &rl.Add({{"result", "error"}})};
+    tls_expiry_ = &gauge(r, "idemgate_tls_cert_expiry_timestamp_seconds",
+                         "Not-after time of the listener certificate in use (Unix seconds).");
+}
+
 namespace {
 
 /// A counter that mirrors a running total kept elsewhere.

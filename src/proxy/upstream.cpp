@@ -1,5 +1,6 @@
 #include "idemgate/proxy/upstream.hpp"
 
+#include "idemgate/config/tls_files.hpp"
 #include "idemgate/config/url.hpp"
 
 namespace idemgate::proxy {
@@ -29,6 +30,7 @@ std::unique_ptr<net::ssl::context> make_tls_context(upstream_target const& targe
     else
         ctx->load_verify_file(tls.ca_file);
     ctx->set_verify_mode(tls.insecure_skip_verify ? net::ssl::verify_none : net::ssl::verify_peer);
+    config::use_client_pair(*ctx, tls, "upstream.tls"); // an upstream that requires mTLS
     return ctx;
 }
 

@@ -8,6 +8,7 @@
 #include "idemgate/metrics/metrics.hpp"
 #include "idemgate/proxy/upstream_pool.hpp"
 #include "idemgate/server/session.hpp"
+#include "idemgate/server/tls_listener.hpp"
 #include "idemgate/store/factory.hpp"
 #include "idemgate/store/instrumented_store.hpp"
 #include "idemgate/util/clock.hpp"
@@ -54,7 +55,8 @@ struct gateway::impl {
     std::atomic<std::int64_t> active{0};
     util::admission limits; // in-flight requests and buffered bytes, all threads
     proxy::upstream_target target;
-    std::unique_ptr<net::ssl::context> tls;
+    std::unique_ptr<net::ssl::context> tls;     // the upstream's (https://)
+    std::unique_ptr<tls_listener> listener_tls; // the client listener's (tls.cert_file)
     engine::scope_hasher scopes;
     std::vector<std::string> ledger_routes; // the records API's route-scoped names
     http_server::head_rules rules;
@@ -62,6 +64,9 @@ struct gateway::impl {
     std::vector<std::unique_ptr<worker>> workers;
     net::io_context control{1};
     net::signal_set signals{control, SIGTERM, SIGINT}; // installed before "listening" is logged
+    // SIGHUP reloads the listener certificate; caught even without TLS, where its default
+    // action would end the process.
+    net::signal_set hup{control, SIGHUP};
     std::unique_ptr<tcp_acceptor> admin_acceptor;
     std::unique_ptr<admin::admin_context> admin_ctx;
     // The records API's store, on the admin thread (destroyed before `control` and `stores`).
@@ -80,6 +85,8 @@ struct gateway::impl {
     void before_scrape();
     task<void> accept_loop(worker& w);
     task<void> handle_signals();
+    task<void> handle_hup();
+    task<void> watch_tls_files();
     task<void> drain();
 };
 
@@ -147,6 +154,7 @@ void gateway::impl::setup() {
     if (!t) throw std::runtime_error("upstream.url: not an http:// or https:// URL");
     target = *t;
     tls = proxy::make_tls_context(target, cfg.upstream.tls);
+    if (!cfg.tls.cert_file.empty()) listener_tls = std::make_unique<tls_listener>(cfg.tls, stats);
     // The per-credential bound counts a record for as long as any route may keep it.
     stores = store::make_factory(cfg.store, util::real_clock(), config::longest_ttl(cfg));
     if (stores->held()) // memory: records and bytes gauges, and their limits
@@ -165,8 +173,9 @@ void gateway::impl::setup() {
         w->pool = std::make_unique<proxy::upstream_pool>(w->ioc.get_executor(), target,
                                                          cfg.upstream, tls.get(), *w->deadlines);
         w->eng = std::make_unique<engine::engine>(cfg, *w->st, *w->pool, scopes, stats);
-        w->ctx = std::make_unique<session_context>(session_context{
-            cfg, *w->eng, stats, closing, w->registry, *w->deadlines, rules, limits});
+        w->ctx = std::make_unique<session_context>(
+            session_context{cfg, *w->eng, stats, closing, w->registry, *w->deadlines, rules, limits,
+                            listener_tls.get()});
         workers.push_back(std::move(w));
     }
     stores->start();
@@ -280,6 +289,31 @@ task<void> gateway::impl::handle_signals() {
     co_await drain();
 }
 
+task<void> gateway::impl::handle_hup() {
+    for (;;) {
+        auto [ec, sig] = co_await hup.async_wait(use_nothrow);
+        if (ec) co_return;
+        if (!listener_tls) {
+            log::info("SIGHUP: nothing to reload (no tls.cert_file)");
+            continue;
+        }
+        log::info("signal received", {{"signal", "SIGHUP"}});
+        listener_tls->reload(true);
+    }
+}
+
+/// cert-manager and Kubernetes replace the files without telling the process: compare
+/// their stat() every tls.reload_interval (cheap: no file is read unless one changed).
+task<void> gateway::impl::watch_tls_files() {
+    steady_timer timer(control);
+    for (;;) {
+        timer.expires_after(cfg.tls.reload_interval);
+        auto [ec] = co_await timer.async_wait();
+        if (ec) co_return;
+        listener_tls->reload(false);
+    }
+}
+
 gateway::gateway(config::config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     impl_->setup();
 }
@@ -314,6 +348,9 @@ int gateway::run() {
                       log::on_failure{"admin listener"});
     }
     net::co_spawn(s.control, s.handle_signals(), log::on_failure{"signal handler"});
+    net::co_spawn(s.control, s.handle_hup(), log::on_failure{"SIGHUP handler"});
+    if (s.listener_tls)
+        net::co_spawn(s.control, s.watch_tls_files(), log::on_failure{"tls file watch"});
     for (auto& w : s.workers) {
         net::co_spawn(w->ioc, s.accept_loop(*w), log::on_failure{"accept loop"});
         auto guard = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
@@ -323,6 +360,7 @@ int gateway::run() {
     log::info("listening", {{"listen", util::format_endpoint(ep)},
                             {"admin", admin_address},
                             {"threads", s.workers.size()},
+                            {"tls", s.listener_tls != nullptr},
                             {"upstream", s.cfg.upstream.url},
                             {"version", IDEMGATE_VERSION}});
     run_guarded(s.control);

@@ -11,6 +11,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
 #include <memory>
@@ -41,6 +42,16 @@ void session_registry::close_idle() {
 
 namespace {
 
+/// A client connection over TLS; the plain one is the tcp_socket itself.
+using tls_stream = beast::ssl_stream<tcp_socket>;
+
+tcp_socket& lowest(tcp_socket& s) {
+    return s;
+}
+tcp_socket& lowest(tls_stream& s) {
+    return s.next_layer();
+}
+
 /// A read error mapped to what the client is told (conventions.md limits), or ok to close
 /// without answering (the client went away, or idled out between requests).
 errc answer_for(error_code const& ec) {
@@ -56,14 +67,16 @@ errc answer_for(error_code const& ec) {
 
 /// After an error answer the rest of the request is unread: half-close and drain briefly so
 /// that the client reads our answer instead of a reset (lingering close, as nginx does).
-task<void> linger_close(tcp_socket& socket, util::deadline_set::watch& deadline,
+template <class Stream>
+task<void> linger_close(Stream& stream, util::deadline_set::watch& deadline,
                         beast::flat_buffer& buf) {
+    auto& socket = lowest(stream);
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_send, ignored);
     deadline.expires_after(std::chrono::seconds(2)); // nginx lingers up to 5 s
     for (int i = 0; i < 64; ++i) {
         buf.consume(buf.size());
-        auto [ec, n] = co_await socket.async_read_some(buf.prepare(16 * 1024));
+        auto [ec, n] = co_await stream.async_read_some(buf.prepare(16 * 1024), use_nothrow);
         if (ec) break;
         buf.commit(n);
     }
@@ -115,14 +128,15 @@ errc reserve_body(request_parser const& parser, config::limits_config const& lim
 
 /// Reads one request under the limits. On failure `err` says what to answer (ok: close).
 /// A timeout cancels the read without closing the socket, so that a 408 can still be written.
-task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set::watch& deadline,
+template <class Stream>
+task<std::optional<request>> read_request(Stream& socket, util::deadline_set::watch& deadline,
                                           beast::flat_buffer& buf, session_context const& ctx,
                                           errc& err, util::held_bytes& held) {
     auto const& cfg = ctx.cfg;
     request_parser parser;
     limit_parser(parser, cfg.limits);
     deadline.expires_after(cfg.timeouts.request_headers);
-    auto [hec, hn] = co_await http::async_read_header(socket, buf, parser);
+    auto [hec, hn] = co_await http::async_read_header(socket, buf, parser, use_nothrow);
     if (hec) {
         err = deadline.fired() ? errc::request_timeout : answer_for(hec);
         co_return std::nullopt;
@@ -134,12 +148,12 @@ task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, 11};
         deadline.expires_after(cfg.timeouts.idle);
-        auto [cec, cn] = co_await http::async_write(socket, cont);
+        auto [cec, cn] = co_await http::async_write(socket, cont, use_nothrow);
         if (cec) co_return std::nullopt;
     }
     if (!parser.is_done()) {
         deadline.expires_after(cfg.timeouts.idle);
-        auto [bec, bn] = co_await http::async_read(socket, buf, parser);
+        auto [bec, bn] = co_await http::async_read(socket, buf, parser, use_nothrow);
         if (bec) {
             err = deadline.fired() ? errc::request_timeout : answer_for(bec);
             co_return std::nullopt;
@@ -150,7 +164,9 @@ task<std::optional<request>> read_request(tcp_socket& socket, util::deadline_set
 }
 
 /// Whether the client closed or reset its connection while its request is handled. Bytes
-/// of a pipelined next request mean it is still there. One non-blocking peek.
+/// of a pipelined next request mean it is still there. One non-blocking peek. Over TLS the
+/// peek sees records, not requests: a close_notify alert reads as "still there" and only the
+/// TCP close tells (which follows it from every client we know).
 bool peer_gone(tcp_socket& socket) {
     char byte = 0;
     auto const n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -158,38 +174,69 @@ bool peer_gone(tcp_socket& socket) {
 }
 
 /// Waits for the first byte of a next request (idle keep-alive). False: close quietly.
-task<bool> await_next(tcp_socket& socket, util::deadline_set::watch& deadline,
-                      beast::flat_buffer& buf, config::config const& cfg) {
+template <class Stream>
+task<bool> await_next(Stream& socket, util::deadline_set::watch& deadline, beast::flat_buffer& buf,
+                      config::config const& cfg) {
     if (buf.size() > 0) co_return true; // pipelined bytes already here
     deadline.expires_after(cfg.timeouts.idle);
-    auto [ec, n] = co_await socket.async_read_some(buf.prepare(4096));
+    auto [ec, n] = co_await socket.async_read_some(buf.prepare(4096), use_nothrow);
     buf.commit(n);
     co_return !ec && n > 0;
 }
 
-} // namespace
+/// The server side of the TLS handshake, bounded like a request head (timeouts
+/// .request_headers): a client that opens connections and sends nothing, or a ClientHello a
+/// byte at a time, holds a connection slot that long at most. Failures are counted, logged at
+/// debug (a port scan is not an error), and close the connection.
+task<bool> handshake(tls_stream& stream, util::deadline_set::watch& deadline,
+                     session_context const& ctx, std::string const& peer) {
+    deadline.expires_after(ctx.cfg.timeouts.request_headers);
+    // The stream's default token (use_nothrow): with an explicit one this call would pick
+    // the buffered-handshake overload, taking the token for a buffer sequence.
+    auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server);
+    deadline.expires_never();
+    if (!ec) co_return true;
+    bool const timeout = deadline.fired();
+    // A drain cancels handshakes in progress (close_idle): not the client's failure.
+    if (ctx.closing.load(std::memory_order_relaxed) && !timeout) co_return false;
+    ctx.stats.tls_handshake_failed(timeout);
+    if (log::enabled(spdlog::level::debug))
+        log::event(spdlog::level::debug, "tls handshake failed",
+                   {{"peer", peer}, {"error", timeout ? std::string("timeout") : ec.message()}});
+    co_return false;
+}
 
-task<void> run_session(tcp_socket socket, session_context& ctx) {
+template <class Stream>
+task<void> serve(Stream& stream, session_context& ctx) {
     auto const& cfg = ctx.cfg;
+    auto& socket = lowest(stream); // the deadline and a drain cancel its operations
     auto const handle = ctx.registry.add(&socket);
     auto deadline = ctx.deadlines.add(socket);
     error_code ignored;
     socket.non_blocking(true, ignored); // responses are written at once when they fit
     ctx.stats.connection_opened();
     auto const peer = socket.remote_endpoint(ignored).address().to_string();
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+        if (!co_await handshake(stream, deadline, ctx, peer)) {
+            socket.close(ignored);
+            ctx.registry.remove(handle);
+            ctx.stats.connection_closed();
+            co_return;
+        }
+    }
     // Bounded, so that a chunk line without its CRLF cannot grow it (request_reader.hpp).
     beast::flat_buffer buf(read_buffer_limit(cfg.limits));
     std::string head; // the response head being written, reused across requests
     for (;;) {
         handle->busy = false;
         if (ctx.closing.load(std::memory_order_relaxed)) break;
-        if (!co_await await_next(socket, deadline, buf, cfg)) break;
+        if (!co_await await_next(stream, deadline, buf, cfg)) break;
         handle->busy = true;
         auto const t0 = steady_clock::now();
         errc err = errc::ok;
         util::held_bytes held(ctx.limits); // this request's body, then its response's
         util::inflight_slot slot(ctx.limits);
-        auto req = co_await read_request(socket, deadline, buf, ctx, err, held);
+        auto req = co_await read_request(stream, deadline, buf, ctx, err, held);
         if (req && !slot.enter(cfg.limits.max_inflight)) {
             req.reset(); // read, but not handled: 503 and close, as for the budget
             err = errc::overloaded;
@@ -206,9 +253,9 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
                                      {"error", info_of(err).code},
                                      {"duration_ms", seconds_since(t0) * 1000.0}});
             deadline.expires_after(cfg.timeouts.write);
-            co_await wire::async_write(socket, res, head);
+            co_await wire::async_write(stream, res, head);
             handle->busy = false; // lingering owes nothing: a drain may cut it short
-            co_await linger_close(socket, deadline, buf);
+            co_await linger_close(stream, deadline, buf);
             break;
         }
         if (req->body().size() > held.held()) held.hold(req->body().size() - held.held());
@@ -228,12 +275,27 @@ task<void> run_session(tcp_socket socket, session_context& ctx) {
         held.hold(h.res.body().size());
         // A client that reads slower than this is cut, and the bytes it held freed.
         deadline.expires_after(cfg.timeouts.write);
-        auto [wec, wn] = co_await wire::async_write(socket, h.res, head);
+        auto [wec, wn] = co_await wire::async_write(stream, h.res, head);
         if (wec || !keep) break;
     }
+    // Over TLS too a bare FIN, no close_notify: HTTP/1.1 framing already tells where each
+    // response ends, and a TLS shutdown would wait for the peer's alert for nothing.
     socket.shutdown(tcp::socket::shutdown_send, ignored);
     ctx.registry.remove(handle);
     ctx.stats.connection_closed();
+}
+
+} // namespace
+
+task<void> run_session(tcp_socket socket, session_context& ctx) {
+    if (ctx.tls == nullptr) {
+        co_await serve(socket, ctx);
+        co_return;
+    }
+    // Held by this connection for its life: a reload swaps the listener's pointer, not this.
+    auto const tls = ctx.tls->current();
+    tls_stream stream(std::move(socket), *tls);
+    co_await serve(stream, ctx);
 }
 
 } // namespace idemgate::server

@@ -1,5 +1,6 @@
 // The redis backend's factory and its start-up checks (URL, TLS context).
 #include "idemgate/store/redis_factory.hpp"
+#include "idemgate/config/tls_files.hpp"
 #include "idemgate/redis/connection.hpp"
 #include "idemgate/redis/router.hpp"
 #include "idemgate/store/redis_store.hpp"
@@ -15,6 +16,8 @@ std::shared_ptr<net::ssl::context> make_tls_context(config::tls_config const& tl
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    // For `--tls-auth-clients yes`: shown whatever the verification of the server.
+    config::use_client_pair(*ctx, tls, "store.redis.tls");
     if (tls.insecure_skip_verify) {
         ctx->set_verify_mode(ssl::verify_none);
         return ctx;

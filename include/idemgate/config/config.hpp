@@ -46,10 +46,33 @@ struct timeouts_config {
     duration write = 30s;           // writing one response to a slow reader -> cut
 };
 
+/// A TLS client's settings (the upstream, Redis).
 struct tls_config {
     std::string ca_file; // empty: system default verify paths
     bool insecure_skip_verify = false;
+    /// A client certificate (PEM, leaf first) and its key, for servers that require one
+    /// (mTLS); both or neither.
+    std::string cert_file;
+    std::string key_file;
 };
+
+/// tls.min_version of the client listener.
+enum class tls_version { v1_2, v1_3 };
+
+/// `tls`: the client listener's TLS (issue 15). Off while cert_file is empty.
+struct listener_tls_config {
+    std::string cert_file; // PEM, leaf first then intermediates
+    std::string key_file;  // PEM, unencrypted
+    tls_version min_version = tls_version::v1_2;
+    /// Non-empty: clients must present a certificate this CA bundle verifies (mTLS).
+    std::string client_ca_file;
+    /// How often the files' mtime, size and inode are compared to decide on a reload (also on
+    /// SIGHUP); bounded by min/max_tls_reload_interval.
+    duration reload_interval = 60s;
+};
+
+inline constexpr duration min_tls_reload_interval = 100ms; // a stat() of three files
+inline constexpr duration max_tls_reload_interval = 24h;
 
 struct upstream_config {
     std::string url = "http://127.0.0.1:9000";
@@ -175,6 +198,7 @@ struct shutdown_config {
 struct config {
     std::string listen = "0.0.0.0:8080";
     std::uint32_t threads = 0; // 0: one per usable CPU (util/cpus.hpp)
+    listener_tls_config tls;   // of `listen`
     limits_config limits;
     timeouts_config timeouts;
     upstream_config upstream;

@@ -117,6 +117,22 @@ public:
     /// difference); a no-op unless track_store_topology() was called.
     void set_store_topology(store_topology const& t) noexcept;
 
+    /// Registers the listener's TLS series (idemgate_tls_*); at startup, when `tls` is set.
+    void track_tls();
+    /// A client TLS handshake that failed: timed out (timeouts.request_headers) or refused
+    /// (protocol version, no or bad client certificate, not TLS at all).
+    void tls_handshake_failed(bool timeout) noexcept {
+        if (tls_handshake_failures_[0]) tls_handshake_failures_[timeout ? 1 : 0]->Increment();
+    }
+    /// A reload of the listener's certificate: in use, or refused (the old one kept).
+    void tls_reload(bool ok) noexcept {
+        if (tls_reloads_[0]) tls_reloads_[ok ? 0 : 1]->Increment();
+    }
+    /// The not-after time of the certificate in use, seconds since the epoch.
+    void set_tls_cert_expiry(std::int64_t not_after) noexcept {
+        if (tls_expiry_) tls_expiry_->Set(static_cast<double>(not_after));
+    }
+
     /// Prometheus text exposition format 0.0.4, with process_* metrics read from /proc.
     std::string serialize() const;
 
@@ -158,6 +174,9 @@ private:
     prometheus::Counter* master_changes_ = nullptr;
     std::array<prometheus::Counter*, 2> shortfalls_{}; // claim, complete
     prometheus::Gauge* store_nodes_ = nullptr;
+    std::array<prometheus::Counter*, 2> tls_handshake_failures_{}; // error, timeout
+    std::array<prometheus::Counter*, 2> tls_reloads_{};            // ok, error
+    prometheus::Gauge* tls_expiry_ = nullptr;
 };
 
 } // namespace idemgate::metrics

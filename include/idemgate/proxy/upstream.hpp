@@ -22,7 +22,8 @@ struct upstream_target {
 /// http:// or https:// with a host (config::parse_http_url). nullopt when invalid.
 std::optional<upstream_target> parse_upstream_url(std::string_view url);
 
-/// A verifying TLS client context (system CAs, or tls.ca_file); nullptr for plain http.
+/// A verifying TLS client context (system CAs, or tls.ca_file), with the client certificate
+/// when tls.cert_file is set; nullptr for plain http.
 /// Throws on an unreadable CA file (startup only).
 std::unique_ptr<net::ssl::context> make_tls_context(upstream_target const& target,
                                                     config::tls_config const& tls);

@@ -6,6 +6,7 @@
 #include "idemgate/http/request_rules.hpp"
 #include "idemgate/metrics/metrics.hpp"
 #include "idemgate/net.hpp"
+#include "idemgate/server/tls_listener.hpp"
 #include "idemgate/util/admission.hpp"
 #include "idemgate/util/deadlines.hpp"
 
@@ -45,9 +46,11 @@ struct session_context {
     util::deadline_set& deadlines;        // this io_context's
     http_server::head_rules const& rules; // the gateway's, from its config
     util::admission& limits;              // the whole process's
+    tls_listener const* tls = nullptr;    // null: plain HTTP
 };
 
-/// Serves one connection until the client closes, an error, idle timeout or drain.
+/// Serves one connection (after a TLS handshake when ctx.tls is set) until the client closes, an
+/// error, idle timeout or drain.
 task<void> run_session(tcp_socket socket, session_context& ctx);
 
 } // namespace idemgate::server

@@ -55,6 +55,26 @@ TEST(to_yaml, redacts_every_secret) {
     EXPECT_NE(text.find("password: \"***\""), std::string::npos) << text;
 }
 
+TEST(to_yaml, shows_the_tls_paths_and_settings_and_parses_back) {
+    config cfg;
+    cfg.tls.cert_file = "/etc/idemgate/tls/tls.crt";
+    cfg.tls.key_file = "/etc/idemgate/tls/tls.key";
+    cfg.tls.min_version = tls_version::v1_3;
+    cfg.tls.reload_interval = std::chrono::seconds(30);
+    cfg.upstream.tls.cert_file = "/etc/idemgate/upstream/client.crt";
+    cfg.store.redis.tls.key_file = "/etc/idemgate/redis/client.key";
+    auto const text = to_yaml(cfg);
+    for (auto const* shown :
+         {"cert_file: \"/etc/idemgate/tls/tls.crt\"", "min_version: 1.3", "reload_interval: 30s",
+          "/etc/idemgate/upstream/client.crt", "/etc/idemgate/redis/client.key"})
+        EXPECT_NE(text.find(shown), std::string::npos) << shown << " not in\n" << text;
+    // The files are not there: parsing it back reports them, and only them.
+    auto const back = parse_yaml(text, "dump", no_env);
+    for (auto const& p : back.problems)
+        EXPECT_TRUE(p.key_path.starts_with("tls.") || p.key_path.starts_with("upstream.tls."))
+            << p.to_string();
+}
+
 TEST(to_yaml, keeps_a_dollar_brace_literal_through_a_round_trip) {
     config cfg;
     cfg.store.redis.key_prefix = "${literal}:";

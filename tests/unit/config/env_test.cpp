@@ -122,6 +122,20 @@ TEST(env_override, replaces_file_values_and_fills_absent_sections) {
     EXPECT_EQ(r.cfg.store.backend, store_backend::redis);
 }
 
+TEST(env_override, sets_the_listener_tls_keys) {
+    auto const env = env_of({{"IDEMGATE_TLS_MIN_VERSION", "1.3"},
+                             {"IDEMGATE_TLS_RELOAD_INTERVAL", "5s"},
+                             {"IDEMGATE_TLS_CLIENT_CA_FILE", ""}});
+    auto const r = parse_yaml("listen: 0.0.0.0:1\n", "f.yaml", env);
+    ASSERT_TRUE(r.ok()) << all_problems(r);
+    EXPECT_EQ(r.cfg.tls.min_version, tls_version::v1_3);
+    EXPECT_EQ(r.cfg.tls.reload_interval, 5s);
+    // A client CA without a certificate is refused: mTLS needs TLS.
+    auto const bad = parse_yaml("listen: 0.0.0.0:1\n", "f.yaml",
+                                env_of({{"IDEMGATE_TLS_CLIENT_CA_FILE", "/ca.crt"}}));
+    EXPECT_FALSE(bad.ok());
+}
+
 TEST(env_override, takes_the_redis_nodes_as_a_comma_separated_list) {
     auto const env = env_of({{"IDEMGATE_STORE_REDIS_NODES", "10.0.0.1:7000, 10.0.0.2:7000"},
                              {"IDEMGATE_STORE_REDIS_MODE", "cluster"},
