@@ -67,7 +67,11 @@ protected:
             .set_default("tls.key_file", server_.key.string());
         start_gateway(std::move(cfg));
     }
-    tls_client_options verifying() const { return {.ca_file = pki_.ca_cert()}; }
+    tls_client_options verifying() const {
+        tls_client_options o;
+        o.ca_file = pki_.ca_cert();
+        return o;
+    }
     double metric(std::string const& series) const {
         return metric_value(admin_get("/metrics").body, series);
     }
@@ -155,9 +159,8 @@ TEST_F(tls_test, mtls_refuses_a_client_without_a_certificate_and_serves_one_with
     EXPECT_EQ(ok.status, 201U) << ok.error;
     EXPECT_EQ(upstream_.calls(), 1U);
     // Counted once the server's side of each failed handshake has ended.
-    EXPECT_TRUE(eventually([&] {
-        return metric("idemgate_tls_handshake_failures_total{reason=\"error\"}") >= 2;
-    }));
+    EXPECT_TRUE(eventually(
+        [&] { return metric("idemgate_tls_handshake_failures_total{reason=\"error\"}") >= 2; }));
 }
 
 TEST_F(tls_test, rotated_files_serve_new_connections_and_keep_open_ones) {

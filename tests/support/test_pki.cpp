@@ -34,7 +34,7 @@ void add_ext(X509* cert, X509* issuer, int nid, char const* value) {
 
 /// A certificate for `key` named `cn`; self-signed when issuer is null.
 X509* make_cert(EVP_PKEY* key, std::string const& cn, std::uint64_t serial, long valid_for_s,
-                X509* issuer, EVP_PKEY* issuer_key) {
+                X509* issuer) {
     X509* x = X509_new();
     check(x != nullptr, "X509_new");
     X509_set_version(x, 2);
@@ -75,7 +75,7 @@ test_pki::test_pki(std::string const& name) {
     check(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp");
     dir_ = tmpl;
     auto* key = new_key();
-    auto* ca = make_cert(key, name, 1, 10L * 365 * 24 * 3600, nullptr, nullptr);
+    auto* ca = make_cert(key, name, 1, 10L * 365 * 24 * 3600, nullptr);
     add_ext(ca, ca, NID_basic_constraints, "critical,CA:TRUE");
     add_ext(ca, ca, NID_key_usage, "critical,keyCertSign,cRLSign");
     add_ext(ca, ca, NID_subject_key_identifier, "hash");
@@ -99,7 +99,7 @@ issued_cert test_pki::issue(std::string const& file, usage u, std::uint64_t seri
     auto* ca_key = static_cast<EVP_PKEY*>(ca_key_);
     auto* key = new_key();
     auto* x = make_cert(key, u == usage::server ? "localhost" : file, serial,
-                        static_cast<long>(valid_for.count()), ca, ca_key);
+                        static_cast<long>(valid_for.count()), ca);
     add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE");
     add_ext(x, ca, NID_key_usage, "critical,digitalSignature,keyEncipherment");
     add_ext(x, ca, NID_ext_key_usage, u == usage::server ? "serverAuth" : "clientAuth");
