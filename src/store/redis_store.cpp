@@ -6,12 +6,15 @@
 #include "idemgate/redis/sentinel_router.hpp"
 #include "idemgate/store/owner_token.hpp"
 #include "idemgate/store/record_codec.hpp"
+#include "idemgate/store/redis_record.hpp"
 #include "idemgate/store/sealer.hpp"
 #include "redis_script_call.hpp"
 
 #include "idemgate/log/log.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <stdexcept>
 
 namespace idemgate::store {
@@ -24,6 +27,11 @@ using redis::reply_type;
 error_code unavailable() noexcept {
     return make_error_code(errc::store_unavailable);
 }
+
+/// Set once a server answered the plain claim (SET NX GET, Redis >= 7) with a syntax error:
+/// from then on this process claims with the Lua script only. Per process, not per server: a
+/// fleet is upgraded to 7 as a whole, and a restart tries again.
+std::atomic<bool> lua_claim_only_flag{false};
 
 std::string hex_of(fingerprint const& fp) {
     constexpr std::string_view digits = "0123456789abcdef";
@@ -56,16 +64,16 @@ error_code unexpected(reply const& r, std::string_view step) {
 /// The stored bytes of a completed record as the codec reads them: opened when sealed.
 /// nullopt: it does not open (unknown key id, changed, another scope's), or it is in clear
 /// and clear records are refused, or sealed and no key is configured. Never logs content.
-std::optional<std::string> unsealed(std::string const& blob, std::string_view scope,
+std::optional<std::string> unsealed(std::string_view blob, std::string_view scope,
                                     record_sealing const& sealing) {
     bool const sealed = sealer::looks_sealed(blob);
     if (!sealing.with) {
-        if (!sealed) return blob;
+        if (!sealed) return std::string(blob);
         log::error("redis: a stored record is sealed and store.encryption has no keys");
         return std::nullopt;
     }
     if (!sealed) {
-        if (sealing.accept_unsealed) return blob;
+        if (sealing.accept_unsealed) return std::string(blob);
         log::error("redis: a stored record is in clear and store.encryption.accept_unsealed "
                    "is off");
         return std::nullopt;
@@ -77,6 +85,42 @@ std::optional<std::string> unsealed(std::string const& blob, std::string_view sc
     return plain;
 }
 
+/// A completed record's response bytes (sealed or not) as begin's replay.
+result<begin_result> replay_from(std::string_view blob, std::int64_t created_ms,
+                                 fingerprint const& fp, std::string_view scope,
+                                 record_sealing const& sealing) {
+    auto const bytes = unsealed(blob, scope, sealing);
+    if (!bytes) return make_error_code(errc::record_unreadable);
+    auto rec = decode(*bytes);
+    if (!rec) {
+        log::error("redis begin: a stored response cannot be decoded");
+        return unavailable();
+    }
+    // The blob holds the response; the caller matched the fingerprint and kept the time.
+    rec->state = record_state::completed;
+    rec->fp = fp;
+    rec->owner.clear();
+    rec->created_ms = created_ms;
+    return begin_result{begin_kind::replay, {}, std::move(*rec)};
+}
+
+/// The record a claim found (string layout), from SET NX GET's reply or the script's.
+result<begin_result> existing_of(std::string_view value, fingerprint const& fp,
+                                 std::string_view scope, record_sealing const& sealing) {
+    auto const d = redis_record::decode(value);
+    if (!d) {
+        log::error("redis begin: a stored record cannot be decoded");
+        return unavailable();
+    }
+    if (!d->done) {
+        if (d->p.fp != fp) return begin_result{begin_kind::fingerprint_mismatch, {}, {}};
+        return begin_result{begin_kind::in_progress, {}, {}};
+    }
+    if (d->c.fp != fp) return begin_result{begin_kind::fingerprint_mismatch, {}, {}};
+    return replay_from(d->c.response, d->c.created_ms, fp, scope, sealing);
+}
+
+/// A legacy hash's replay, {"replay", rs, cr}.
 result<begin_result> replay_of(reply const& r, fingerprint const& fp, std::string_view scope,
                                record_sealing const& sealing) {
     auto const& blob = r.elements[1];
@@ -84,21 +128,10 @@ result<begin_result> replay_of(reply const& r, fingerprint const& fp, std::strin
     if (blob.type != reply_type::bulk_string || created.type != reply_type::integer) {
         return unexpected(r, "begin");
     }
-    auto const bytes = unsealed(blob.str, scope, sealing);
-    if (!bytes) return make_error_code(errc::record_unreadable);
-    auto rec = decode(*bytes);
-    if (!rec) {
-        log::error("redis begin: a stored response cannot be decoded");
-        return unavailable();
-    }
-    // The blob holds the response; the script matched the fingerprint and kept the time.
-    rec->state = record_state::completed;
-    rec->fp = fp;
-    rec->owner.clear();
-    rec->created_ms = created.integer;
-    return begin_result{begin_kind::replay, {}, std::move(*rec)};
+    return replay_from(blob.str, created.integer, fp, scope, sealing);
 }
 
+/// The begin script's answer.
 result<begin_result> parse_begin(reply const& r, fingerprint const& fp, owner_token owner,
                                  std::string_view scope, record_sealing const& sealing) {
     if (r.type != reply_type::array || r.elements.empty() || !r.elements[0].is_string()) {
@@ -106,6 +139,8 @@ result<begin_result> parse_begin(reply const& r, fingerprint const& fp, owner_to
     }
     auto const& kind = r.elements[0].str;
     if (kind == "acquired") return begin_result{begin_kind::acquired, std::move(owner), {}};
+    if (kind == "value" && r.elements.size() == 2 && r.elements[1].type == reply_type::bulk_string)
+        return existing_of(r.elements[1].str, fp, scope, sealing);
     if (kind == "mismatch") return begin_result{begin_kind::fingerprint_mismatch, {}, {}};
     if (kind == "in_progress") return begin_result{begin_kind::in_progress, {}, {}};
     if (kind == "limit") return make_error_code(errc::credential_limit);
@@ -116,6 +151,16 @@ result<begin_result> parse_begin(reply const& r, fingerprint const& fp, owner_to
 /// `-OOM ...`: the server is at maxmemory under noeviction and refused a write.
 bool is_oom(reply const& r) noexcept {
     return r.is_error() && std::string_view(r.str).starts_with("OOM");
+}
+
+/// Redis refuses every write but runs reads: full under noeviction (-OOM), a failed RDB save
+/// with stop-writes-on-bgsave-error (-MISCONF), min-replicas-to-write unmet (-NOREPLICAS), a
+/// replica (-READONLY, standalone mode; a cluster router retries it elsewhere).
+bool refuses_writes(reply const& r) noexcept {
+    if (!r.is_error()) return false;
+    std::string_view const e = r.str;
+    return e.starts_with("OOM") || e.starts_with("MISCONF") || e.starts_with("NOREPLICAS") ||
+           e.starts_with("READONLY");
 }
 
 /// The owner-checked scripts answer 1 (done) or 0 (not the owner).
@@ -143,6 +188,53 @@ std::optional<fingerprint> fingerprint_of_hex(std::string_view hex) {
     return fp;
 }
 
+/// The opened response of a completed record (records API), or record_unreadable.
+result<record> opened(std::string_view blob, std::string_view scope,
+                      record_sealing const& sealing) {
+    auto const bytes = unsealed(blob, scope, sealing);
+    if (!bytes) return make_error_code(errc::record_unreadable);
+    auto rec = decode(*bytes);
+    if (!rec) {
+        log::error("redis lookup: a stored response cannot be decoded");
+        return make_error_code(errc::record_unreadable);
+    }
+    return std::move(*rec);
+}
+
+/// peek's answer for a string record: {"s", value, now_ms, pttl_ms, pexpiretime_ms or 0}.
+result<std::optional<record_found>> parse_peek_string(reply const& r, std::string_view scope,
+                                                      record_sealing const& sealing) {
+    auto const& e = r.elements;
+    if (e.size() != 5 || e[1].type != reply_type::bulk_string || e[2].type != reply_type::integer ||
+        e[3].type != reply_type::integer || e[4].type != reply_type::integer) {
+        return unexpected(r, "peek");
+    }
+    auto const d = redis_record::decode(e[1].str);
+    if (!d) {
+        log::error("redis lookup: a stored record cannot be decoded");
+        return make_error_code(errc::record_unreadable);
+    }
+    record_found out;
+    if (d->done) {
+        auto rec = opened(d->c.response, scope, sealing);
+        if (!rec) return rec.error();
+        out.rec = std::move(*rec);
+        out.rec.state = record_state::completed;
+        out.rec.fp = d->c.fp;
+        out.rec.created_ms = d->c.created_ms;
+    } else {
+        out.rec.state = record_state::in_progress;
+        out.rec.fp = d->p.fp;
+        out.rec.created_ms = d->p.clock == redis_record::clock_kind::created_ms
+                                 ? d->p.value
+                                 : e[4].integer - d->p.value; // PEXPIRETIME − lock_ms
+    }
+    out.rec.owner.clear();
+    // PTTL -1 (no expiry) is never written by the store; report it as expiring now.
+    out.expires_ms = e[2].integer + std::max<std::int64_t>(e[3].integer, 0);
+    return std::optional<record_found>{std::move(out)};
+}
+
 /// The peek script's answer (redis_scripts.hpp); never logs the record's content.
 result<std::optional<record_found>> parse_peek(reply const& r, std::string_view scope,
                                                record_sealing const& sealing) {
@@ -150,6 +242,8 @@ result<std::optional<record_found>> parse_peek(reply const& r, std::string_view 
         return unexpected(r, "peek");
     }
     if (r.elements[0].str == "none") return std::optional<record_found>{};
+    if (r.elements[0].str == "s") return parse_peek_string(r, scope, sealing);
+    // A hash: the previous layout.
     auto const& e = r.elements;
     if (e.size() != 6 || !e[1].is_string() || e[2].type != reply_type::integer ||
         !e[3].is_string() || e[4].type != reply_type::integer || e[5].type != reply_type::integer) {
@@ -162,13 +256,8 @@ result<std::optional<record_found>> parse_peek(reply const& r, std::string_view 
     }
     record_found out;
     if (e[0].str == "c") {
-        auto const bytes = unsealed(e[3].str, scope, sealing);
-        if (!bytes) return make_error_code(errc::record_unreadable);
-        auto rec = decode(*bytes);
-        if (!rec) {
-            log::error("redis lookup: a stored response cannot be decoded");
-            return make_error_code(errc::record_unreadable);
-        }
+        auto rec = opened(e[3].str, scope, sealing);
+        if (!rec) return rec.error();
         out.rec = std::move(*rec);
         out.rec.state = record_state::completed;
     } else {
@@ -256,26 +345,78 @@ std::chrono::steady_clock::time_point redis_store::deadline() const {
     return std::chrono::steady_clock::now() + command_timeout_;
 }
 
+void redis_store::force_lua_claim(bool on) noexcept {
+    lua_claim_only_flag.store(on, std::memory_order_relaxed);
+}
+
+bool redis_store::lua_claim_only() noexcept {
+    return lua_claim_only_flag.load(std::memory_order_relaxed);
+}
+
+task<redis::routed> redis_store::plain_claim(std::string const& k, std::string const& value,
+                                             std::string const& lock_ms) {
+    // Argument views as a named local: GCC 12 cannot keep an initializer_list across co_await.
+    std::array<std::string_view, 7> const argv{"SET", k, value, "NX", "PX", lock_ms, "GET"};
+    co_return co_await router_->execute(k, argv, deadline());
+}
+
 task<result<begin_result>> redis_store::begin(scope_key key, fingerprint fp,
                                               std::chrono::milliseconds lock_ttl) {
     auto owner = make_owner_token();
     if (!owner) co_return unavailable();
-    // Arguments as named locals: GCC 12 cannot keep an initializer_list across co_await.
+    auto prefix = redis_record::claim_prefix(fp, *owner);
+    if (!prefix) co_return unavailable();
     auto cred = credential_key_of(key);
-    std::vector<std::string> args;
-    args.reserve(cred.empty() ? 3 : 6); // one allocation for the arguments
-    args.push_back(hex_of(fp));
-    args.push_back(*owner);
-    args.push_back(positive_ms(lock_ttl));
-    if (!cred.empty()) {
-        args.push_back(std::to_string(bound_.max_records));
-        args.push_back(positive_ms(bound_.record_ttl));
-        args.push_back(key.hash);
+    auto const lock_ms = positive_ms(lock_ttl);
+    auto k = key_of(key);
+    redis::routed r;
+    bool plain = cred.empty() && !lua_claim_only();
+    if (plain) {
+        // One plain command (Redis >= 7): the claim if the key is free, else the record it
+        // holds, in the same reply. The lock's expiry doubles as the created time
+        // (PEXPIRETIME − lock_ms), so the record stays on Redis's clock.
+        auto value = *prefix + "L" + lock_ms;
+        r = co_await plain_claim(k, value, lock_ms);
+        if (!r.r) co_return r.r.error();
+        auto const& rep = *r.r;
+        if (rep.type == reply_type::nil) {
+            // Acquired: the key was free and now holds the claim.
+        } else if (rep.type == reply_type::bulk_string) {
+            co_return existing_of(rep.str, fp, key.hash, sealing_);
+        } else if (rep.is_error() && std::string_view(rep.str).starts_with("ERR syntax")) {
+            // Redis < 7 refuses NX with GET, and did nothing: the script from now on.
+            log::warn("redis: SET NX GET is not supported (Redis < 7); claims use the script",
+                      {{"error", rep.str}});
+            force_lua_claim(true);
+            plain = false;
+        } else if (rep.is_error() && std::string_view(rep.str).starts_with("WRONGTYPE")) {
+            plain = false; // a hash: a record of the previous layout, which the script reads
+        } else if (refuses_writes(rep)) {
+            // The SET was refused as a write before it looked at the key. The script reads
+            // first, as before this claim existed: a replay or a conflict is still answered,
+            // and a new claim fails with the same error (503 before the upstream).
+            plain = false;
+        } else {
+            co_return unexpected(rep, "begin");
+        }
     }
-    auto r = co_await run_script(*router_, scripts().begin, key_of(key), std::move(args),
-                                 deadline(), std::move(cred));
-    if (!r.r) co_return r.r.error();
-    auto out = parse_begin(*r.r, fp, std::move(*owner), key.hash, sealing_);
+    if (!plain) {
+        std::vector<std::string> args;
+        args.reserve(cred.empty() ? 3 : 6); // one allocation for the arguments
+        args.push_back(std::move(*prefix));
+        args.push_back(hex_of(fp));
+        args.push_back(lock_ms);
+        if (!cred.empty()) {
+            args.push_back(std::to_string(bound_.max_records));
+            args.push_back(positive_ms(bound_.record_ttl));
+            args.push_back(key.hash);
+        }
+        r = co_await run_script(*router_, scripts().begin, std::move(k), std::move(args),
+                                deadline(), std::move(cred));
+        if (!r.r) co_return r.r.error();
+    }
+    auto out = plain ? result<begin_result>{begin_result{begin_kind::acquired, *owner, {}}}
+                     : parse_begin(*r.r, fp, *owner, key.hash, sealing_);
     if (!out || out->kind != begin_kind::acquired || wait_replicas_ == 0) co_return out;
     if (co_await replicated(std::move(r.via), true)) co_return out;
     // Give the claim back so that a retry is not held off by a lock nobody will use; 503
@@ -308,7 +449,7 @@ task<bool> redis_store::replicated(std::shared_ptr<redis::connection> conn, bool
 
 task<error_code> redis_store::complete(scope_key key, owner_token owner, stored_response response,
                                        std::chrono::milliseconds ttl) {
-    // Only the response is stored: fingerprint and created time are fields of the hash.
+    // Only the response is sent: the script keeps the record's fingerprint and created time.
     record rec;
     rec.state = record_state::completed;
     rec.response = std::move(response);

@@ -2,6 +2,8 @@
 // wrote (exit codes, the same JSON), and the records API on sealed records (store.encryption).
 #include "replica_fixture.hpp"
 
+#include "idemgate/store/redis_record.hpp"
+
 #include <regex>
 
 namespace idemgate::test {
@@ -158,7 +160,17 @@ TEST_F(records_on_redis, sealed_records_open_and_one_that_does_not_is_500_withou
     EXPECT_NE(opened.body.find("\"completed\""), std::string::npos) << opened.body;
 
     // b's record gets a's sealed response: bound to a's scope, it does not open.
-    redis_.command({"HSET", b_key, "rs", redis_.command({"HGET", a_key, "rs"}).str});
+    {
+        auto const a_value = redis_.command({"GET", a_key}).str;
+        auto const b_value = redis_.command({"GET", b_key}).str;
+        auto const a = store::redis_record::decode(a_value);
+        auto const b = store::redis_record::decode(b_value);
+        ASSERT_TRUE(a && a->done && b && b->done);
+        redis_.command(
+            {"SET", b_key,
+             *store::redis_record::encode_completed(b->c.fp, b->c.created_ms, a->c.response),
+             "KEEPTTL"});
+    }
     auto const unreadable = call("sealed-b");
     EXPECT_EQ(unreadable.status, 500U) << unreadable.body;
     EXPECT_NE(unreadable.body.find("record_unreadable"), std::string::npos) << unreadable.body;

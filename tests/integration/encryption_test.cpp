@@ -3,7 +3,10 @@
 // written before either was turned on, and the command line around the keys file.
 #include "replica_fixture.hpp"
 
+#include "idemgate/store/redis_record.hpp"
 #include "support/digest.hpp"
+
+#include <stdexcept>
 
 namespace idemgate::test {
 namespace {
@@ -46,8 +49,42 @@ protected:
         return out;
     }
 
-    std::string field(std::string const& key, std::string const& name) const {
-        return redis_.command({"HGET", key, name}).str;
+    /// A completed record's parts (docs/redis.md "Record layout": one string).
+    struct stored {
+        store::fingerprint fp{};
+        std::int64_t created_ms = 0;
+        std::string response; // sealed when store.encryption is on
+    };
+
+    stored completed_record(std::string const& key) const {
+        auto const v = redis_.command({"GET", key}).str;
+        auto const d = store::redis_record::decode(v);
+        if (!d || !d->done) throw std::runtime_error("not a completed record: " + key);
+        return {d->c.fp, d->c.created_ms, std::string(d->c.response)};
+    }
+
+    /// Rewrites a completed record, keeping its expiry.
+    void write_record(std::string const& key, stored const& r) const {
+        redis_.command({"SET", key,
+                        *store::redis_record::encode_completed(r.fp, r.created_ms, r.response),
+                        "KEEPTTL"});
+    }
+
+    static std::string hex(store::fingerprint const& fp) {
+        constexpr std::string_view digits = "0123456789abcdef";
+        std::string out;
+        for (auto const b : fp) {
+            out.push_back(digits[b >> 4U]);
+            out.push_back(digits[b & 0x0FU]);
+        }
+        return out;
+    }
+
+    static store::fingerprint from_hex(std::string const& h) {
+        store::fingerprint fp{};
+        for (std::size_t i = 0; i < fp.size(); ++i)
+            fp[i] = static_cast<std::uint8_t>(std::stoi(h.substr(2 * i, 2), nullptr, 16));
+        return fp;
     }
 
     /// Restarts the one replica with `cfg` (stopped cleanly first).
@@ -66,14 +103,14 @@ TEST_F(encryption_at_rest, a_redis_dump_shows_no_response_and_no_plain_fingerpri
     ASSERT_EQ(first.status, 201U) << first.error;
     auto const records = record_keys();
     ASSERT_EQ(records.size(), 1U);
-    auto const rs = field(records[0], "rs");
+    auto const rs = completed_record(records[0]).response;
     ASSERT_FALSE(rs.empty());
     EXPECT_EQ(rs.find(body_marker), std::string::npos);
     EXPECT_EQ(rs.find("SECRET_cookie"), std::string::npos);
     EXPECT_EQ(rs.find("Set-Cookie"), std::string::npos);
     EXPECT_EQ(rs.substr(0, 3), std::string("S\x01\x02", 3)); // sealed, version 1, id "ka"
     EXPECT_EQ(rs.substr(3, 2), "ka");
-    auto const fp = field(records[0], "fp");
+    auto const fp = hex(completed_record(records[0]).fp);
     EXPECT_EQ(fp.size(), 64U);
     EXPECT_NE(fp, sha256_hex(req.body)); // keyed by scope_secret: nothing to brute-force
 
@@ -101,7 +138,9 @@ TEST_F(encryption_at_rest, a_record_moved_to_another_scope_does_not_open_and_not
     std::string const victim_key = before.at(0);
     std::string const attacker_key = after[0] == victim_key ? after[1] : after[0];
     // The attacker's record keeps its own fingerprint and gets the victim's sealed response.
-    redis_.command({"HSET", attacker_key, "rs", field(victim_key, "rs")});
+    auto moved = completed_record(attacker_key);
+    moved.response = completed_record(victim_key).response;
+    write_record(attacker_key, moved);
 
     auto const r = send_to(0, attacker);
     EXPECT_EQ(r.status, 503U) << r.body; // store.on_unavailable: fail_closed
@@ -134,7 +173,7 @@ TEST_F(encryption_at_rest, keys_rotate_without_downtime_and_a_removed_key_stops_
     ASSERT_EQ(send_to(0, after).status, 201U);
     std::size_t sealed_with_kb = 0;
     for (auto const& k : record_keys())
-        if (field(k, "rs").substr(3, 2) == "kb") ++sealed_with_kb;
+        if (completed_record(k).response.substr(3, 2) == "kb") ++sealed_with_kb;
     EXPECT_EQ(sealed_with_kb, 1U); // the first key of the file seals
     EXPECT_EQ(upstream_.calls(), 2U);
 
@@ -164,10 +203,12 @@ TEST_F(encryption_at_rest, a_record_from_before_fingerprints_were_keyed_still_re
     auto const req = protected_post("legacy-1");
     ASSERT_EQ(send_to(0, req).status, 201U);
     auto const record = record_keys().at(0);
-    ASSERT_NE(field(record, "fp"), sha256_hex(req.body));
+    ASSERT_NE(hex(completed_record(record).fp), sha256_hex(req.body));
     // As the previous version wrote it (same scope: the secret already keyed the API key):
     // the body's plain SHA-256.
-    redis_.command({"HSET", record, "fp", sha256_hex(req.body)});
+    auto legacy = completed_record(record);
+    legacy.fp = from_hex(sha256_hex(req.body));
+    write_record(record, legacy);
 
     auto const replay = send_to(0, req);
     EXPECT_EQ(replay.status, 201U);

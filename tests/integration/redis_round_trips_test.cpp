@@ -1,7 +1,8 @@
-// What each protected request costs in Redis (docs/redis.md "Scripts and round trips"): an
-// executed request is exactly two commands (EVALSHA begin + EVALSHA complete), a replay or a
-// conflict exactly one, an unprotected request none. Counted twice, independently: with
-// `INFO commandstats` after `CONFIG RESETSTAT`, and with MONITOR, which tells the commands a
+// What each protected request costs in Redis (docs/redis.md "Commands and round trips"): an
+// executed request is exactly two commands (the claim + EVALSHA complete), a replay or a
+// conflict exactly one, an unprotected request none. The claim is EVALSHA begin with the
+// credential bound on (the default), one plain SET NX GET without it. Counted twice, independently:
+// with `INFO commandstats` after `CONFIG RESETSTAT`, and with MONITOR, which tells the commands a
 // client sent from those a script ran ("lua"). The counts are printed for the record.
 #include "replica_fixture.hpp"
 
@@ -100,8 +101,8 @@ class redis_round_trips : public redis_gateways_test {
 protected:
     /// A gateway that has already run both scripts once, so that the one-time NOSCRIPT +
     /// EVAL of each script (and the start-up CONFIG GET) fall before the counted window.
-    void start_warm_gateway() {
-        start_replica();
+    void start_warm_gateway(gateway_config cfg = {}) {
+        start_replica(std::move(cfg));
         ASSERT_EQ(send_to(0, protected_post("warm-up")).status, 201U);
         ASSERT_EQ(send_to(0, protected_post("warm-up")).header(replay_header), "true");
     }
@@ -164,6 +165,30 @@ TEST_F(redis_round_trips, n_replays_cost_exactly_n_redis_commands) {
     EXPECT_EQ(eval_, 0U);
     EXPECT_EQ(m.sent_total, n_requests);
     EXPECT_EQ(all_, m.sent_total + m.in_scripts);
+}
+
+TEST_F(redis_round_trips, without_the_credential_bound_a_claim_and_a_replay_are_one_plain_set) {
+    start_warm_gateway(gateway_config{}.set("store.max_records_per_credential", "0"));
+    auto const executed = count("executed, unbounded", [&] {
+        for (std::size_t i = 0; i < n_requests; ++i)
+            ASSERT_EQ(send_to(0, protected_post("exec-" + std::to_string(i))).status, 201U);
+    });
+    EXPECT_EQ(executed.sent_total, 2 * n_requests);
+    EXPECT_EQ(executed.sent.count("SET") ? executed.sent.at("SET") : 0U, n_requests);
+    EXPECT_EQ(evalsha_, n_requests); // complete
+    // Inside complete: GET, PEXPIRETIME, SET.
+    EXPECT_EQ(executed.in_scripts, 3 * n_requests);
+    auto const replayed = count("replayed, unbounded", [&] {
+        for (std::size_t i = 0; i < n_requests; ++i) {
+            auto const res = send_to(0, protected_post("exec-" + std::to_string(i)));
+            ASSERT_EQ(res.header(replay_header), "true") << res.status << res.error;
+        }
+    });
+    EXPECT_EQ(replayed.sent_total, n_requests);
+    EXPECT_EQ(replayed.sent.count("SET") ? replayed.sent.at("SET") : 0U, n_requests);
+    EXPECT_EQ(replayed.in_scripts, 0U);
+    EXPECT_EQ(evalsha_, 0U);
+    EXPECT_EQ(upstream_.calls(), n_requests + 1);
 }
 
 TEST_F(redis_round_trips, a_conflict_costs_one_command_and_an_unprotected_request_none) {

@@ -10,6 +10,7 @@
 
 #include "idemgate/error.hpp"
 #include "idemgate/store/factory.hpp"
+#include "idemgate/store/redis_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -189,6 +190,26 @@ TEST_P(store_conformance, a_completed_record_expires_ttl_after_its_creation_not_
     pass_time(100ms); // 300 ms after creation
     EXPECT_EQ(begin(key("a"), fp(1)).kind, begin_kind::replay);
     pass_time(200ms); // 500 ms after creation, 300 ms after completion
+    EXPECT_EQ(begin(key("a"), fp(1)).kind, begin_kind::acquired);
+}
+
+TEST_P(store_conformance, a_renewed_then_completed_record_expires_ttl_after_its_first_request) {
+    // The redis store's plain claim keeps its created time in the lock's expiry, which a
+    // renewal moves: the renewal must not move the record's creation with it.
+    auto const before = clock().now_ms();
+    auto const a = begin(key("a"), fp(1), 300ms);
+    auto const after = clock().now_ms();
+    pass_time(150ms);
+    ASSERT_EQ(renew(key("a"), a.owner, 400ms), error_code{});
+    pass_time(100ms); // 250 ms after creation
+    ASSERT_EQ(complete(key("a"), a.owner, sample_response(), 600ms), error_code{});
+    pass_time(100ms); // 350 ms after creation
+    auto const replay = begin(key("a"), fp(1));
+    ASSERT_EQ(replay.kind, begin_kind::replay);
+    ASSERT_TRUE(replay.existing.has_value());
+    EXPECT_GE(replay.existing->created_ms, before);
+    EXPECT_LE(replay.existing->created_ms, after);
+    pass_time(400ms); // 750 ms after creation, 500 ms after completion
     EXPECT_EQ(begin(key("a"), fp(1)).kind, begin_kind::acquired);
 }
 
@@ -375,7 +396,18 @@ std::vector<store_backend> store_backends() {
     all.push_back({"redis",
                    [](util::clock const& clk, config::store_config cfg) {
                        cfg.backend = config::store_backend::redis;
-                       cfg.redis.url = shared_redis_url(); // tests/support/redis_server.hpp
+                       cfg.redis.url = shared_redis_url();         // tests/support/redis_server.hpp
+                       store::redis_store::force_lua_claim(false); // process-wide
+                       return store::make_factory(cfg, clk);
+                   },
+                   /*real_time=*/true});
+    // The same with every claim through the Lua script, as on Redis < 7 (the plain SET NX GET
+    // otherwise serves every claim without a credential bound).
+    all.push_back({"redis_lua_claim",
+                   [](util::clock const& clk, config::store_config cfg) {
+                       cfg.backend = config::store_backend::redis;
+                       cfg.redis.url = shared_redis_url();
+                       store::redis_store::force_lua_claim(true);
                        return store::make_factory(cfg, clk);
                    },
                    /*real_time=*/true});

@@ -1,6 +1,7 @@
 #pragma once
-// Backend `redis`: one key per scope, Lua scripts for the atomic steps, pipelined connections
-// on the store's io_context (docs/redis.md).
+// Backend `redis`: one string key per scope, claimed with one SET NX GET (or a Lua script when
+// the credential bound is on or Redis < 7), short Lua scripts for the owner-checked steps,
+// pipelined connections on the store's io_context (docs/redis.md).
 #include "idemgate/config/config.hpp"
 #include "idemgate/store/sealer.hpp"
 #include "idemgate/store/store.hpp"
@@ -15,6 +16,7 @@ namespace idemgate::redis {
 class connection;
 class router;
 struct connection_config;
+struct routed;
 struct topology_stats;
 } // namespace idemgate::redis
 
@@ -72,6 +74,10 @@ public:
     /// when the scope is not bounded (no credential, no bound, or cluster mode, where a
     /// script's keys must share one slot).
     std::string credential_key_of(scope_key const& key) const;
+    /// Claims with the Lua script only, never the plain SET NX GET (the process does so by
+    /// itself once a Redis < 7 refused it). Process-wide; a test hook besides.
+    static void force_lua_claim(bool on) noexcept;
+    static bool lua_claim_only() noexcept;
     /// Where commands go (tests: its connections, its map).
     redis::router& router() const noexcept { return *router_; }
 
@@ -80,6 +86,9 @@ private:
     /// WAIT on `conn` (where the step's write went) for wait_replicas; false when fewer
     /// acknowledged or WAIT failed (logged and counted by `step`).
     task<bool> replicated(std::shared_ptr<redis::connection> conn, bool claim);
+    /// SET k value NX PX lock_ms GET: a claim as one plain command (Redis >= 7).
+    task<redis::routed> plain_claim(std::string const& k, std::string const& value,
+                                    std::string const& lock_ms);
     /// release or renew.
     task<error_code> owner_step(bool release, scope_key key, owner_token owner,
                                 std::chrono::milliseconds lock_ttl);

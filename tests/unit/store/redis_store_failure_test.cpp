@@ -156,6 +156,33 @@ TEST_F(redis_store_failure_test, a_server_out_of_memory_under_noeviction_is_stor
     EXPECT_EQ(s.state(), store_state::up); // the server answers; it is just full
 }
 
+TEST_F(redis_store_failure_test, a_full_server_still_replays_and_refuses_only_new_claims) {
+    redis_server server;
+    auto& s = open(server);
+    auto const a = begin(key('a'));
+    ASSERT_TRUE(a);
+    stored_response done;
+    done.status = 201;
+    done.body = "kept";
+    ASSERT_EQ(test::run_task(ioc_, s.complete(key('a'), a->owner, done, 1h)), error_code{});
+    auto const b = begin(key('b'));
+    ASSERT_TRUE(b);
+    server.command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+    server.command({"CONFIG", "SET", "maxmemory", "1"});
+    // The plain claim (a SET) is refused with -OOM before it reads the key; the script reads.
+    auto const replay = begin(key('a'));
+    ASSERT_TRUE(replay) << replay.error().message();
+    EXPECT_EQ(replay->kind, begin_kind::replay);
+    EXPECT_EQ(replay->existing->response.body, "kept");
+    auto const busy = begin(key('b'));
+    ASSERT_TRUE(busy) << busy.error().message();
+    EXPECT_EQ(busy->kind, begin_kind::in_progress);
+    auto const fresh = begin(key('c'));
+    ASSERT_FALSE(fresh);
+    EXPECT_EQ(fresh.error(), errc::store_unavailable);
+    server.command({"CONFIG", "SET", "maxmemory", "0"});
+}
+
 TEST_F(redis_store_failure_test, a_completion_refused_with_oom_is_store_full_and_writes_nothing) {
     redis_server server;
     auto& s = open(server);
