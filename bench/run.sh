@@ -165,7 +165,9 @@ start_variant() {
   GATEWAY_PORT[$name]=$port
   GATEWAY_ADMIN_PORT[$name]=$admin
   GATEWAY_PID[$name]=$LAST_PID
-  log "$mode: $name :$port ($bin${*:+, $*})"
+  # The variables' names only: the values may be secrets.
+  local names=("${@%%=*}")
+  log "$mode: $name :$port ($bin${names[*]:+, with ${names[*]}})"
 }
 
 # start_cluster MODE THREADS: three cluster-enabled redis-servers (the cluster bus on ports
