@@ -5,12 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-bash -n run.sh lib.sh check.sh
+bash -n run.sh lib.sh check.sh capacity.sh
 # lib.sh is checked through run.sh, which sources it (and uses its variables).
-if command -v shellcheck >/dev/null; then shellcheck -x run.sh check.sh; fi
+if command -v shellcheck >/dev/null; then shellcheck -x run.sh check.sh capacity.sh; fi
 
 # compile() instead of py_compile: no __pycache__ left in the source tree.
-python3 - report.py redis_check.py <<'PY'
+python3 - report.py redis_check.py capacity.py <<'PY'
 import sys
 for path in sys.argv[1:]:
     compile(open(path).read(), path, "exec")

@@ -1,5 +1,6 @@
 // idemgate: an HTTP idempotency gateway. CLI per contract §6.
 #include "idemgate/admin/healthcheck.hpp"
+#include "idemgate/capacity/plan.hpp"
 #include "idemgate/config/parse.hpp"
 #include "idemgate/log/log.hpp"
 #include "idemgate/revision.hpp" // generated at build time
@@ -52,6 +53,8 @@ constexpr std::string_view usage = R"(usage: idemgate --config FILE
        idemgate records lookup|evict --config FILE
                 (--api-key-file F --method M --path P [--account A] | --route MATCH)
                 --key K [--include-body]
+       idemgate capacity --rate R --body SIZE [--ttl T] [--encryption on|off]
+                [--store redis|memory] [--replay-rate R] [--primary-memory SIZE] ...
        idemgate --version | --help
 
 An HTTP/1.1 reverse proxy that makes mutating calls safe to retry with an
@@ -66,6 +69,9 @@ Idempotency-Key header (replay of the first response, 409 on a reused key).
   records              look up or evict the record of one scope in the configured
                        store (as POST /admin/v1/records/*): prints its JSON; exit 0
                        found, 1 not found, 2 usage or config error, 3 store unavailable
+  capacity             records held, Redis memory and primaries, gateway cores for a
+                       rate, body size and ttl, from measured inputs (docs/capacity.md);
+                       exit 0, or 2 on a bad option (`idemgate capacity --help`)
   --version            print the version and exit
   --help               print this help and exit
 
@@ -113,6 +119,10 @@ int main(int argc, char** argv) {
     if (cmd == "records") {
         return idemgate::cli::run_records_command(std::vector<std::string>(argv + 2, argv + argc),
                                                   load);
+    }
+    if (cmd == "capacity") {
+        return idemgate::capacity::run_command(std::vector<std::string>(argv + 2, argv + argc),
+                                               std::cout, std::cerr);
     }
     if (cmd == "healthcheck") {
         std::string_view const flag = argc > 2 ? argv[2] : "";

@@ -2,9 +2,8 @@
 // request id is kept or generated and travels to the upstream and back, no line holds an API
 // key, and log.format / log.level / log.access_log change what is written.
 #include "gateway_fixture.hpp"
+#include "support/child_process.hpp"
 
-#include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,18 +29,7 @@ public:
                                   .yaml(),
                               ".yaml")),
           log_(write_temp_file("", ".log")) {
-        std::string const binary = gateway_binary(), config = config_.string(), log = log_.string();
-        pid_ = ::fork();
-        if (pid_ == 0) { // only system calls until exec (the parent has threads)
-            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-            int const out = ::open(log.c_str(), O_WRONLY | O_TRUNC);
-            int const in = ::open("/dev/null", O_RDONLY);
-            ::dup2(in, 0);
-            ::dup2(out, 1);
-            ::dup2(out, 2);
-            ::execl(binary.c_str(), binary.c_str(), "--config", config.c_str(), nullptr);
-            ::_exit(127);
-        }
+        pid_ = spawn_logged({gateway_binary(), "--config", config_.string()}, log_);
     }
     ~plain_gateway() {
         stop();

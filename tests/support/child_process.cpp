@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <stdexcept>
 #include <thread>
@@ -29,6 +31,37 @@ pid_t spawn_quiet(std::vector<std::string> args) {
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error("test: cannot run " + args[0]);
     return pid;
+}
+
+pid_t spawn_attached(std::vector<std::string> const& argv, int out_fd, int err_fd) {
+    std::vector<char*> args;
+    for (auto const& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t const pid = ::fork();
+    if (pid < 0) throw std::runtime_error("test: fork failed for " + argv.at(0));
+    if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int const null_fd = ::open("/dev/null", O_RDONLY);
+        ::dup2(null_fd, 0);
+        ::dup2(out_fd, 1);
+        ::dup2(err_fd, 2);
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    return pid;
+}
+
+pid_t spawn_logged(std::vector<std::string> const& argv, std::filesystem::path const& log) {
+    int const log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) throw std::runtime_error("test: cannot open " + log.string());
+    try {
+        pid_t const pid = spawn_attached(argv, log_fd, log_fd);
+        ::close(log_fd);
+        return pid;
+    } catch (...) {
+        ::close(log_fd);
+        throw;
+    }
 }
 
 int reap_within(pid_t pid, std::chrono::milliseconds limit) {

@@ -1,8 +1,9 @@
 #include "support/gateway_process.hpp"
 
+#include "support/child_process.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,26 +20,6 @@ using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-/// fork + exec: the child only makes system calls before exec (safe in a threaded parent)
-/// and dies with the test process (PR_SET_PDEATHSIG), so no gateway outlives a crashed test.
-pid_t spawn(std::vector<std::string> const& argv, int out_fd, int err_fd) {
-    std::vector<char*> args;
-    for (auto const& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t const pid = ::fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int const null_fd = ::open("/dev/null", O_RDONLY);
-        ::dup2(null_fd, 0);
-        ::dup2(out_fd, 1);
-        ::dup2(err_fd, 2);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    return pid;
-}
 
 std::array<int, 2> make_pipe() {
     std::array<int, 2> fds{-1, -1};
@@ -125,7 +106,7 @@ cli_result run_cli(std::vector<std::string> const& args, std::chrono::millisecon
     auto err_pipe = make_pipe();
     std::vector<std::string> argv{binary};
     argv.insert(argv.end(), args.begin(), args.end());
-    pid_t const pid = spawn(argv, out_pipe[1], err_pipe[1]);
+    pid_t const pid = spawn_attached(argv, out_pipe[1], err_pipe[1]);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
     cli_result result;
@@ -142,7 +123,7 @@ cli_result run_cli(std::vector<std::string> const& args, std::chrono::millisecon
 gateway_process::gateway_process(gateway_config const& cfg, std::string binary)
     : config_file_(write_temp_file(cfg.yaml(), ".yaml")) {
     auto out_pipe = make_pipe();
-    pid_ = spawn({binary, "--config", config_file_.string()}, out_pipe[1], out_pipe[1]);
+    pid_ = spawn_attached({binary, "--config", config_file_.string()}, out_pipe[1], out_pipe[1]);
     ::close(out_pipe[1]);
     reader_ = std::thread([this, fd = out_pipe[0]] { read_output(fd); });
     try {

@@ -1,11 +1,10 @@
 #include "support/prometheus_server.hpp"
 
+#include "support/child_process.hpp"
 #include "support/http_client.hpp"
 #include "support/upstream_stub.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,32 +21,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-/// fork + exec with stdout and stderr appended to `log`; only system calls between them (the
-/// parent has threads). The child gets SIGKILL when the test process dies.
-pid_t spawn_logged(std::vector<std::string> const& argv, std::filesystem::path const& log) {
-    std::vector<char*> args;
-    for (auto const& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    int const log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0) throw std::runtime_error("prometheus_server: cannot open " + log.string());
-    pid_t const pid = ::fork();
-    if (pid < 0) {
-        ::close(log_fd);
-        throw std::runtime_error("prometheus_server: fork failed");
-    }
-    if (pid == 0) {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int const null_fd = ::open("/dev/null", O_RDONLY);
-        ::dup2(null_fd, 0);
-        ::dup2(log_fd, 1);
-        ::dup2(log_fd, 2);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    ::close(log_fd);
-    return pid;
-}
 
 /// True once `pid` has exited (reaped); false while it runs.
 bool exited(pid_t pid) {
