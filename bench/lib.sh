@@ -7,6 +7,11 @@ declare -a SERVER_NAMES=()
 # The Redis Cluster of the cluster cases (bench/run.sh start_cluster): ports and pids.
 declare -a CLUSTER_PORTS=()
 declare -a CLUSTER_PIDS=()
+# The other gateways on the standalone Redis (bench/run.sh start_variant), by target name
+# (idemgate_base, idemgate_sealed): listening port, admin port, pid.
+declare -A GATEWAY_PORT=()
+declare -A GATEWAY_ADMIN_PORT=()
+declare -A GATEWAY_PID=()
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
@@ -65,6 +70,9 @@ stop_servers() {
   CLUSTER_PORTS=()
   CLUSTER_PIDS=()
   CLUSTER_IDEMGATE_PID=
+  GATEWAY_PORT=()
+  GATEWAY_ADMIN_PORT=()
+  GATEWAY_PID=()
 }
 
 # render TEMPLATE OUTPUT NAME=VALUE...: copies TEMPLATE with every @NAME@ replaced.
@@ -88,9 +96,10 @@ child_pid() { ps -o pid= --ppid "$1" | head -n1 | tr -d ' '; }
 # snapshot DIR: the counters bench/report.py turns into per-request figures: upstream
 # stub_status, Redis INFO (commandstats, clients, stats), gateway outcomes, RSS. With the
 # cluster cases, also each cluster node's INFO (redis_info_cluster.N), the cluster-mode
-# gateway's outcomes (idemgate_cluster_metrics), its RSS and CPU, and the nodes' CPU summed.
+# gateway's outcomes (idemgate_cluster_metrics), its RSS and CPU, and the nodes' CPU summed;
+# with the idemgate_base / idemgate_sealed cases, their outcomes (NAME_metrics), RSS and CPU.
 snapshot() {
-  local dir=$1 i
+  local dir=$1 i name
   mkdir -p "$dir"
   curl -sf "http://127.0.0.1:$STATUS_PORT/status" >"$dir/nginx_status"
   redis-cli -p "$REDIS_PORT" info all >"$dir/redis_info"
@@ -103,6 +112,10 @@ snapshot() {
     curl -sf "http://127.0.0.1:$CLUSTER_ADMIN_PORT/metrics" | grep '^idemgate_requests_total' \
       >"$dir/idemgate_cluster_metrics" || true
   fi
+  for name in "${!GATEWAY_PID[@]}"; do
+    curl -sf "http://127.0.0.1:${GATEWAY_ADMIN_PORT[$name]}/metrics" |
+      grep '^idemgate_requests_total' >"$dir/${name}_metrics" || true
+  done
   {
     echo "idemgate $(rss_kib "$IDEMGATE_PID")"
     echo "peer_b $(rss_kib "$PEER_B_PID")"
@@ -110,6 +123,7 @@ snapshot() {
     if [ -n "${CLUSTER_IDEMGATE_PID:-}" ]; then
       echo "idemgate_cluster $(rss_kib "$CLUSTER_IDEMGATE_PID")"
     fi
+    for name in "${!GATEWAY_PID[@]}"; do echo "$name $(rss_kib "${GATEWAY_PID[$name]}")"; done
   } >"$dir/rss"
   cut -d' ' -f1 /proc/loadavg >"$dir/loadavg"
   # CPU time is far less sensitive than req/s to the other tenants of a shared machine.
@@ -126,5 +140,6 @@ snapshot() {
       for pid in "${CLUSTER_PIDS[@]}"; do ticks=$((ticks + $(cpu_ticks "$pid"))); done
       echo "redis_cluster $ticks"
     fi
+    for name in "${!GATEWAY_PID[@]}"; do echo "$name $(cpu_ticks "${GATEWAY_PID[$name]}")"; done
   } >"$dir/cpu"
 }

@@ -105,7 +105,7 @@ def record(a):
     ce, fe, servers = redis_info_of(e, a.target)
     commands = {k: v - cb.get(k, 0) for k, v in ce.items()
                 if k not in HARNESS_COMMANDS and v != cb.get(k, 0)}
-    gateway = "idemgate_cluster" if a.target == "idemgate_cluster" else "idemgate"
+    gateway = a.target if a.target in GATEWAYS else "idemgate"
     mb, me = metrics(b + "/%s_metrics" % gateway), metrics(e + "/%s_metrics" % gateway)
     rec = {
         "mode": a.mode, "round": a.round, "conns": a.conns, "target": a.target,
@@ -140,14 +140,21 @@ def rss_run(a):
     json.dump(out, open(a.out, "w"), indent=1)
 
 
+# The idemgate processes of a run, each with its own metrics, RSS and CPU in the snapshots.
+GATEWAYS = ("idemgate", "idemgate_cluster", "idemgate_base", "idemgate_sealed")
+
 LOAD_NAMES = {"passthrough": "passthrough POST (no key)", "get": "passthrough GET",
               "new_key": "new key", "replay": "replay"}
 TARGET_NAMES = {"direct": "upstream direct", "idemgate": "idemgate", "peer_a": "Peer A (nginx)",
-                "peer_b": "Peer B (Node)", "idemgate_cluster": "idemgate, Redis Cluster"}
-ORDER = [("direct", "passthrough"), ("idemgate", "get"), ("peer_a", "get"),
-         ("idemgate", "passthrough"), ("peer_a", "passthrough"), ("idemgate", "new_key"),
-         ("idemgate_cluster", "new_key"), ("peer_a", "new_key"), ("peer_b", "new_key"),
-         ("idemgate", "replay"), ("idemgate_cluster", "replay"), ("peer_a", "replay"),
+                "peer_b": "Peer B (Node)", "idemgate_cluster": "idemgate, Redis Cluster",
+                "idemgate_base": "idemgate base (IDEMGATE_BASE_BIN)",
+                "idemgate_sealed": "idemgate, encryption on"}
+ORDER = [("direct", "passthrough"), ("idemgate", "get"), ("idemgate_base", "get"),
+         ("peer_a", "get"), ("idemgate", "passthrough"), ("idemgate_base", "passthrough"),
+         ("peer_a", "passthrough"), ("idemgate", "new_key"), ("idemgate_base", "new_key"),
+         ("idemgate_sealed", "new_key"), ("idemgate_cluster", "new_key"), ("peer_a", "new_key"),
+         ("peer_b", "new_key"), ("idemgate", "replay"), ("idemgate_base", "replay"),
+         ("idemgate_sealed", "replay"), ("idemgate_cluster", "replay"), ("peer_a", "replay"),
          ("peer_b", "replay")]
 
 
@@ -163,6 +170,7 @@ def medians(records, lua_names):
         reqs = lambda r: max(r["wrk"]["requests"], 1)
         out[key] = {
             "runs": len(rs), "rps_runs": [r["wrk"]["rps"] for r in rs],
+            "rps_by_round": {r["round"]: r["wrk"]["rps"] for r in rs},
             "rps": med(lambda r: r["wrk"]["rps"]), "p50": med(lambda r: r["wrk"]["p50_us"]),
             "p99": med(lambda r: r["wrk"]["p99_us"]),
             "hits": med(lambda r: r["upstream_hits"] / reqs(r)),
@@ -200,6 +208,29 @@ def case_table(med, mode, conns):
     return "\n".join(rows)
 
 
+def pair_table(med, mode, conns, new, base, loads, what):
+    """Two gateways run in the same rounds: `new` ÷ `base` for each load, req/s (the ratio of
+    the medians, and of each round's pair: the rounds interleave, so a round's pair shared
+    the machine's mood), latency and CPU per request (user + sys, of the gateway and of
+    Redis): on a shared machine the CPU figures are the steadier ones."""
+    rows = ["| load | {0} req/s | {1} req/s | {0} ÷ {1} (medians) | per round | p50 µs {0} / {1} "
+            "| CPU µs/req {0} / {1} | CPU ÷ | Redis CPU µs/req {0} / {1} |".format(*what),
+            "|---|---:|---:|---:|---|---|---|---:|---|"]
+    for load in loads:
+        a, b = med.get((mode, conns, new, load)), med.get((mode, conns, base, load))
+        if not a or not b:
+            continue
+        rounds = sorted(set(a["rps_by_round"]) & set(b["rps_by_round"]))
+        per_round = ", ".join("%.2f" % (a["rps_by_round"][r] / b["rps_by_round"][r])
+                              for r in rounds)
+        rows.append("| %s | %.0f | %.0f | **%.2f** | %s | %d / %d | %.1f / %.1f | %.2f "
+                    "| %.1f / %.1f |" % (
+            LOAD_NAMES[load], a["rps"], b["rps"], a["rps"] / b["rps"], per_round or "–",
+            a["p50"], b["p50"], a["cpu"], b["cpu"], a["cpu"] / b["cpu"] if b["cpu"] else 0,
+            a["redis_cpu"], b["redis_cpu"]))
+    return "\n".join(rows) if len(rows) > 2 else ""
+
+
 def ratio(med, mode, conns, load, peer):
     a, b = med.get((mode, conns, "idemgate", load)), med.get((mode, conns, peer, load))
     return a["rps"] / b["rps"] if a and b else float("nan")
@@ -225,6 +256,13 @@ def targets(med, mode):
             want = 2 if load == "new_key" else 1
             out.append(("%s Redis commands sent/req, Redis Cluster (c64)" % LOAD_NAMES[load],
                         "%.3f" % a["sent"], "%d" % want, abs(a["sent"] - want) < 0.01))
+    for load in ("new_key", "replay"):  # issue 14: encryption on costs at most 5 %
+        a = med.get((mode, 64, "idemgate_sealed", load))
+        b = med.get((mode, 64, "idemgate", load))
+        if a and b:
+            r = a["rps"] / b["rps"]
+            out.append(("%s req/s idemgate encryption on ÷ off (c64)" % LOAD_NAMES[load],
+                        "%.2f" % r, "≥ 0.95", r >= 0.95))
     g = lambda t, l: med.get((mode, 1, t, l), {}).get("p50", float("nan"))
     for load, limit, wanted in (("new_key", 100, "≤ +100 µs"), ("replay", 0, "≤ 0 µs")):
         d = g("idemgate", load) - g("peer_a", load)
@@ -285,6 +323,16 @@ def summarize(a):
                     % (statistics.median(loads), loads[0], loads[-1]), ""]
         out += ["### CPU per request (%s, 64 connections)" % mode, "",
                 cpu_table(med, mode, 64), ""]
+        for new, base, loads, what, title in (
+                ("idemgate", "idemgate_base", ("passthrough", "get", "new_key", "replay"),
+                 ("new", "base"), "idemgate ÷ idemgate_base (IDEMGATE_BASE_BIN)"),
+                ("idemgate_sealed", "idemgate", ("new_key", "replay"), ("on", "off"),
+                 "encryption on ÷ off (idemgate_sealed ÷ idemgate)")):
+            for conns in (64, 1):
+                table = pair_table(med, mode, conns, new, base, loads, what)
+                if table:
+                    out += ["### %s (%s, %d connection%s)" % (
+                        title, mode, conns, "s" if conns > 1 else ""), "", table, ""]
         out += ["### Targets (%s)" % mode, "", "| target | measured | wanted | met |",
                 "|---|---:|---:|---|"]
         out += ["| %s | %s | %s | %s |" % (w, m, t, "yes" if ok else "**no**")

@@ -5,7 +5,9 @@
 # upstream (nginx, return 201), redis-server (no persistence), idemgate (Release build,
 # Redis store), Peer A (nginx reverse proxy) and Peer B (Node.js @node-idempotency proxy);
 # for the idemgate_cluster cases also a Redis Cluster of 3 primaries (no replicas) and a
-# second idemgate in `store.redis.mode: cluster` on it.
+# second idemgate in `store.redis.mode: cluster` on it; for the idemgate_base cases another
+# idemgate binary (IDEMGATE_BASE_BIN), for the idemgate_sealed ones idemgate with
+# `store.encryption` and a keyed scope secret, both on the same upstream and Redis.
 # Runs wrk against each for passthrough, new-key and replay loads at 64 and 1 connections,
 # RUNS rounds, unpinned and pinned (servers on CPU 0, wrk on CPU 1), checks upstream hits
 # and Redis commands per request, measures idemgate's RSS across 1M requests, and prints
@@ -17,6 +19,9 @@
 #   IDEMGATE_BENCH_DIR [/tmp/idemgate-bench]  work dir: npm install, configs, results
 #   IDEMGATE_BIN [build with cmake into IDEMGATE_BENCH_BUILD]  a prebuilt idemgate
 #   IDEMGATE_BENCH_BUILD [<repo>/build-bench]  Release build dir
+#   IDEMGATE_BASE_BIN [none]  a second idemgate (e.g. the previous commit's, or a build with
+#     -DIDEMGATE_ALLOCATOR=system) run as target idemgate_base in the same rounds; the
+#     report prints idemgate ÷ idemgate_base for every load
 #   BENCH_RUNS [3]  BENCH_DURATION [5s]  BENCH_DURATION_C1 [3s]
 #   BENCH_MODES ["unpinned pinned"]  BENCH_RSS_REQUESTS [1000000, 0 = skip]
 #   BENCH_THREADS_UNPINNED [0]  BENCH_THREADS_PINNED [1]  idemgate `threads`
@@ -39,10 +44,18 @@ BODY_FILE=$BENCH_SRC/wrk/body.json
 # Which targets run each load; Peer A runs the keyed loads too (it ignores the key), so that
 # every idemgate ÷ Peer A ratio compares the same requests.
 # idemgate_cluster: the same gateway on a 3-primary Redis Cluster, next to the standalone
-# figures of the same round.
-CASES=${BENCH_CASES:-"direct:passthrough idemgate:get idemgate:passthrough peer_a:get
-       peer_a:passthrough idemgate:new_key idemgate_cluster:new_key peer_a:new_key
-       peer_b:new_key idemgate:replay idemgate_cluster:replay peer_a:replay peer_b:replay"}
+# figures of the same round. idemgate_sealed: the same gateway with records sealed and keyed
+# fingerprints (encryption on ÷ off). idemgate_base: the IDEMGATE_BASE_BIN binary, next to
+# each idemgate load (new ÷ base), by default only when that variable is set.
+DEFAULT_CASES="direct:passthrough idemgate:get idemgate:passthrough peer_a:get
+       peer_a:passthrough idemgate:new_key idemgate_cluster:new_key idemgate_sealed:new_key
+       peer_a:new_key peer_b:new_key idemgate:replay idemgate_cluster:replay
+       idemgate_sealed:replay peer_a:replay peer_b:replay"
+if [ -n "${IDEMGATE_BASE_BIN:-}" ]; then
+  DEFAULT_CASES="$DEFAULT_CASES idemgate_base:get idemgate_base:passthrough
+       idemgate_base:new_key idemgate_base:replay"
+fi
+CASES=${BENCH_CASES:-$DEFAULT_CASES}
 CONNS=${BENCH_CONNS:-64 1}
 
 check_tools() {
@@ -59,6 +72,13 @@ build_idemgate() {
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DIDEMGATE_TESTS=OFF >/dev/null
   cmake --build "$BUILD" -j2 --target idemgate >/dev/null
   IDEMGATE=$BUILD/idemgate
+}
+
+# The idemgate_base binary, required when a case names it.
+base_binary() {
+  if [[ $CASES != *idemgate_base:* ]]; then return; fi
+  [ -n "${IDEMGATE_BASE_BIN:-}" ] || die "the idemgate_base cases need IDEMGATE_BASE_BIN"
+  [ -x "$IDEMGATE_BASE_BIN" ] || die "IDEMGATE_BASE_BIN=$IDEMGATE_BASE_BIN is not executable"
 }
 
 # Peer B's npm packages go to $WORK/peer-b (outside the source tree), pinned by the lock.
@@ -104,6 +124,18 @@ start_servers() {
   spawn idemgate "$d/idemgate.log" "${pin[@]}" "$IDEMGATE" --config "$d/idemgate.yaml"
   IDEMGATE_PID=$LAST_PID
   wait_port "$IDEMGATE_PORT" "$LAST_PID" idemgate
+  if [[ $CASES == *idemgate_base:* ]]; then
+    start_variant idemgate_base "$mode" "$threads" "$IDEMGATE_BASE_BIN"
+  fi
+  if [[ $CASES == *idemgate_sealed:* ]]; then
+    # A fresh key per run (the records are flushed before each case anyway); a 32-byte
+    # scope secret, as an operator would set it.
+    "$IDEMGATE" keys generate >"$d/sealed.keys"
+    chmod 600 "$d/sealed.keys"
+    start_variant idemgate_sealed "$mode" "$threads" "$IDEMGATE" \
+      IDEMGATE_STORE_ENCRYPTION_KEYS_FILE="$d/sealed.keys" \
+      IDEMGATE_IDEMPOTENCY_SCOPE_SECRET="bench-scope-secret-0123456789abcd"
+  fi
   if [[ $CASES == *idemgate_cluster:* ]]; then start_cluster "$mode" "$threads"; fi
   spawn peer_b "$d/peer-b.log" env PEER_B_LISTEN="127.0.0.1:$PEER_B_PORT" \
     PEER_B_UPSTREAM="http://127.0.0.1:$UPSTREAM_PORT" \
@@ -112,6 +144,30 @@ start_servers() {
   wait_port "$PEER_B_PORT" "$LAST_PID" "Peer B"
   log "$mode: upstream :$UPSTREAM_PORT, Peer A :$PEER_A_PORT, idemgate :$IDEMGATE_PORT" \
     "(threads $threads), Peer B :$PEER_B_PORT, redis :$REDIS_PORT"
+}
+
+# start_variant NAME MODE THREADS BINARY [VAR=VALUE...]: one more idemgate with the
+# benchmark's configuration on the same upstream and Redis, on its own ports, with VARs in its
+# environment (IDEMGATE_<KEY_PATH> overrides); pinned like the rest in mode "pinned".
+# Recorded in GATEWAY_PORT/GATEWAY_ADMIN_PORT/GATEWAY_PID under NAME.
+start_variant() {
+  local name=$1 mode=$2 threads=$3 bin=$4 pin=() port admin; shift 4
+  if [ "$mode" = pinned ]; then pin=(taskset -c 0); fi
+  local d=$OUT/$mode/$name
+  mkdir -p "$d"
+  read -r port admin <<<"$(free_ports 2)"
+  render "$BENCH_SRC/conf/idemgate.yaml.in" "$d/idemgate.yaml" LISTEN_PORT="$port" \
+    THREADS="$threads" UPSTREAM_PORT="$UPSTREAM_PORT" REDIS_PORT="$REDIS_PORT" \
+    ADMIN_PORT="$admin"
+  # env execs the server (after taskset), so the recorded pid is idemgate's.
+  spawn "$name" "$d/idemgate.log" env "$@" "${pin[@]}" "$bin" --config "$d/idemgate.yaml"
+  wait_port "$port" "$LAST_PID" "$name"
+  GATEWAY_PORT[$name]=$port
+  GATEWAY_ADMIN_PORT[$name]=$admin
+  GATEWAY_PID[$name]=$LAST_PID
+  # The variables' names only: the values may be secrets.
+  local names=("${@%%=*}")
+  log "$mode: $name :$port ($bin${names[*]:+, with ${names[*]}})"
 }
 
 # start_cluster MODE THREADS: three cluster-enabled redis-servers (the cluster bus on ports
@@ -160,6 +216,7 @@ target_port() {
   case $1 in
     direct) echo "$UPSTREAM_PORT" ;; idemgate) echo "$IDEMGATE_PORT" ;;
     idemgate_cluster) echo "$CLUSTER_IDEMGATE_PORT" ;;
+    idemgate_base | idemgate_sealed) echo "${GATEWAY_PORT[$1]}" ;;
     peer_a) echo "$PEER_A_PORT" ;; peer_b) echo "$PEER_B_PORT" ;;
   esac
 }
@@ -211,6 +268,7 @@ warm_up() {
   log "$mode: warm-up"
   local items="idemgate:new_key peer_a:new_key peer_b:new_key idemgate:passthrough"
   if [ -n "${CLUSTER_IDEMGATE_PID:-}" ]; then items="$items idemgate_cluster:new_key"; fi
+  for item in "${!GATEWAY_PID[@]}"; do items="$items $item:new_key"; done
   for item in $items; do
     wrk_load "$mode" 64 2s "${item#*:}" "http://127.0.0.1:$(target_port "${item%%:*}")/v1/events" \
       "warm-$RANDOM" >/dev/null 2>&1
@@ -222,14 +280,18 @@ run_mode() {
   start_servers "$mode"
   warm_up "$mode"
   if [ "$mode" = unpinned ]; then
-    local cluster_check=()
+    local extra_targets=()
     if [ -n "${CLUSTER_IDEMGATE_PID:-}" ]; then
-      cluster_check=(--target "idemgate_cluster=http://127.0.0.1:$CLUSTER_IDEMGATE_PORT/v1/events"
+      extra_targets=(--target "idemgate_cluster=http://127.0.0.1:$CLUSTER_IDEMGATE_PORT/v1/events"
         --redis-ports "idemgate_cluster=$(IFS=,; echo "${CLUSTER_PORTS[*]}")")
     fi
+    local name
+    for name in "${!GATEWAY_PID[@]}"; do
+      extra_targets+=(--target "$name=http://127.0.0.1:${GATEWAY_PORT[$name]}/v1/events")
+    done
     python3 "$BENCH_SRC/redis_check.py" --redis-port "$REDIS_PORT" --body "$BODY_FILE" \
       --target "idemgate=http://127.0.0.1:$IDEMGATE_PORT/v1/events" \
-      --target "peer_b=http://127.0.0.1:$PEER_B_PORT/v1/events" "${cluster_check[@]}" \
+      --target "peer_b=http://127.0.0.1:$PEER_B_PORT/v1/events" "${extra_targets[@]}" \
       >"$OUT/redis_check.json"
   fi
   for round in $(seq 1 "$RUNS"); do
@@ -280,6 +342,9 @@ versions() {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "idemgate: $("$IDEMGATE" --version 2>&1 | head -n1)" \
       "(git $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown))"
+    if [ -n "${IDEMGATE_BASE_BIN:-}" ]; then
+      echo "idemgate_base: $("$IDEMGATE_BASE_BIN" --version 2>&1 | head -n1) ($IDEMGATE_BASE_BIN)"
+    fi
     echo "nginx: $(nginx -v 2>&1)"
     echo "redis: $(redis-server --version)"
     echo "wrk: $(wrk -v 2>&1 | head -n1)"
@@ -302,6 +367,7 @@ prepare() {
   trap 'exit 130' INT TERM
   check_tools
   build_idemgate
+  base_binary
   install_peer_b
 }
 
@@ -342,6 +408,9 @@ Peer A    http://127.0.0.1:$PEER_A_PORT/
 idemgate  http://127.0.0.1:$IDEMGATE_PORT/  pid $IDEMGATE_PID, admin http://127.0.0.1:$ADMIN_PORT/metrics
 Peer B    http://127.0.0.1:$PEER_B_PORT/  pid $PEER_B_PID
 redis     127.0.0.1:$REDIS_PORT
+$(for name in "${!GATEWAY_PID[@]}"; do
+  echo "$name http://127.0.0.1:${GATEWAY_PORT[$name]}/  pid ${GATEWAY_PID[$name]}, admin http://127.0.0.1:${GATEWAY_ADMIN_PORT[$name]}/metrics"
+done)
 ${CLUSTER_IDEMGATE_PID:+idemgate (cluster mode) http://127.0.0.1:$CLUSTER_IDEMGATE_PORT/  pid $CLUSTER_IDEMGATE_PID, admin http://127.0.0.1:$CLUSTER_ADMIN_PORT/metrics
 redis cluster 127.0.0.1:${CLUSTER_PORTS[*]}
 }wrk scripts: $BENCH_SRC/wrk; Ctrl-C stops everything.

@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libboost1.81-dev libboost-url1.81-dev libhiredis-dev libssl-dev nlohmann-json3-dev
-  libspdlog-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+  libspdlog-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev libgmock-dev libjemalloc-dev
   redis-server redis-tools wrk nginx curl ca-certificates openssl procps python3-yaml clang-format clang-tidy
   prometheus
 )

@@ -8,13 +8,43 @@
 #include "idemgate/store/sealer.hpp"
 #include "records_cli.hpp"
 
+#include <cstddef>
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <string>
 #include <string_view>
 #include <vector>
 
+// Declared here rather than through <jemalloc/jemalloc.h> or <mimalloc.h>: those redeclare
+// malloc and friends, and main.cpp needs only the version call.
+#if defined(IDEMGATE_ALLOCATOR_JEMALLOC)
+extern "C" int mallctl(char const* name, void* oldp, std::size_t* oldlenp, void* newp,
+                       std::size_t newlen);
+#elif defined(IDEMGATE_ALLOCATOR_MIMALLOC)
+extern "C" int mi_version();
+#endif
+
 namespace {
+
+/// The malloc this executable was linked with (IDEMGATE_ALLOCATOR), asked for its version
+/// at run time, so that `--version` (and the benchmark's versions.txt) shows which one a
+/// binary really runs.
+std::string allocator() {
+#if defined(IDEMGATE_ALLOCATOR_JEMALLOC)
+    char const* version = nullptr;
+    std::size_t len = sizeof version;
+    if (mallctl("version", static_cast<void*>(&version), &len, nullptr, 0) == 0 && version)
+        return std::string("jemalloc ") + version;
+    return "jemalloc";
+#elif defined(IDEMGATE_ALLOCATOR_MIMALLOC)
+    int const v = mi_version(); // e.g. 209 for 2.0.9
+    return "mimalloc " + std::to_string(v / 100) + '.' + std::to_string(v / 10 % 10) + '.' +
+           std::to_string(v % 10);
+#else
+    return "system";
+#endif
+}
 
 constexpr std::string_view usage = R"(usage: idemgate --config FILE
        idemgate --check-config FILE
@@ -74,7 +104,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (argc == 2 && cmd == "--version") {
-        std::cout << "idemgate " << IDEMGATE_VERSION << " (" << IDEMGATE_REVISION << ")\n";
+        std::cout << "idemgate " << IDEMGATE_VERSION << " (" << IDEMGATE_REVISION << ", allocator "
+                  << allocator() << ")\n";
         return 0;
     }
     if (cmd == "keys") {
