@@ -2,9 +2,7 @@
 
 #include "idemgate/engine/fingerprint.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <stdexcept>
@@ -31,24 +29,20 @@ void append_field(std::string& out, std::string_view field) {
     out.append(field);
 }
 
-std::string hmac_sha256_hex(std::string_view secret, std::string_view data) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int len = 0;
-    if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-             reinterpret_cast<unsigned char const*>(data.data()), data.size(), md.data(),
-             &len) == nullptr) {
-        throw std::runtime_error("HMAC-SHA-256 is unavailable");
-    }
-    return to_hex(std::string_view(reinterpret_cast<char const*>(md.data()), len));
-}
-
 } // namespace
 
-scope_hasher::scope_hasher(std::string secret) : secret_(std::move(secret)) {}
+scope_hasher::scope_hasher(std::string secret) {
+    if (!secret.empty()) mac_.emplace(secret);
+}
+
+std::string scope_hasher::hmac_hex(std::string_view data) const {
+    util::sha256_digest md{};
+    if (!mac_->mac({data}, md)) throw std::runtime_error("HMAC-SHA-256 failed");
+    return to_hex(std::string_view(reinterpret_cast<char const*>(md.data()), md.size()));
+}
 
 std::string scope_hasher::api_key_hash(std::string_view api_key) const {
-    if (secret_.empty()) return to_hex(sha256(api_key));
-    return hmac_sha256_hex(secret_, api_key);
+    return mac_ ? hmac_hex(api_key) : to_hex(sha256(api_key));
 }
 
 store::scope_key scope_hasher::make(std::string_view api_key, std::string_view account,
@@ -74,8 +68,7 @@ store::scope_key scope_hasher::make_route(std::string_view route_match,
     std::string credential;
     append_field(credential, route_credential_domain);
     append_field(credential, route_match);
-    std::string route_hash =
-        secret_.empty() ? to_hex(sha256(credential)) : hmac_sha256_hex(secret_, credential);
+    std::string route_hash = mac_ ? hmac_hex(credential) : to_hex(sha256(credential));
     std::string buf;
     buf.reserve(route_scope_domain.size() + route_hash.size() + key.size() + 3 * 8);
     append_field(buf, route_scope_domain);
@@ -86,21 +79,17 @@ store::scope_key scope_hasher::make_route(std::string_view route_match,
 
 store::fingerprint scope_hasher::keyed(store::scope_key const& scope,
                                        store::fingerprint const& digest) const {
-    if (secret_.empty()) return digest;
+    if (!mac_) return digest;
     std::string buf;
     buf.reserve(fingerprint_domain.size() + scope.hash.size() + digest.size() + 3 * 8);
     append_field(buf, fingerprint_domain);
     append_field(buf, scope.hash);
     append_field(buf,
                  std::string_view(reinterpret_cast<char const*>(digest.data()), digest.size()));
+    util::sha256_digest md{};
+    if (!mac_->mac({buf}, md)) throw std::runtime_error("HMAC-SHA-256 failed");
     store::fingerprint out{};
-    unsigned int len = 0;
-    if (HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()),
-             reinterpret_cast<unsigned char const*>(buf.data()), buf.size(), out.data(),
-             &len) == nullptr ||
-        len != out.size()) {
-        throw std::runtime_error("HMAC-SHA-256 is unavailable");
-    }
+    std::copy(md.begin(), md.end(), out.begin());
     return out;
 }
 

@@ -1,9 +1,10 @@
 #include "idemgate/engine/webhook.hpp"
 
+#include "idemgate/util/hmac.hpp"
+
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <array>
 #include <charconv>
@@ -26,13 +27,9 @@ std::string base64(unsigned char const* data, std::size_t size) {
 
 /// The base64 HMAC-SHA-256 of the signed content; empty when OpenSSL fails (never matches).
 std::string mac_base64(std::string_view secret, std::string_view content) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int len = 0;
-    if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-             reinterpret_cast<unsigned char const*>(content.data()), content.size(), md.data(),
-             &len) == nullptr)
-        return {};
-    return base64(md.data(), len);
+    util::sha256_digest md{};
+    if (!util::hmac_sha256::once(secret, {content}, md)) return {};
+    return base64(md.data(), md.size());
 }
 
 std::string signed_content(std::string_view id, std::string_view timestamp, std::string_view body) {

@@ -1,10 +1,9 @@
 #include "idemgate/store/sealer.hpp"
 
-#include <openssl/core_names.h>
+#include "idemgate/util/hmac.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -27,7 +26,6 @@ constexpr std::size_t nonce_size = 12;
 constexpr std::size_t tag_size = 16;
 constexpr std::string_view hkdf_info = "idemgate record v1";
 
-using kdf_ptr = std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)>;
 using cipher_ptr = std::unique_ptr<EVP_CIPHER, decltype(&EVP_CIPHER_free)>;
 using key_bytes = std::array<unsigned char, 32>;
 
@@ -129,33 +127,22 @@ std::string generate_key_line() {
 
 struct sealer::impl {
     std::vector<sealing_key> keys;
-    kdf_ptr hkdf{EVP_KDF_fetch(nullptr, "HKDF", nullptr), &EVP_KDF_free};
     cipher_ptr gcm{EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr), &EVP_CIPHER_free};
 
-    /// HKDF-SHA-256(master, salt, info) -> the record's key.
-    bool derive(key_bytes const& master, unsigned char const* salt, key_bytes& out) const {
-        std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> ctx(EVP_KDF_CTX_new(hkdf.get()),
-                                                                      &EVP_KDF_CTX_free);
-        if (!ctx) return false;
-        char digest[] = "SHA256";
-        OSSL_PARAM params[] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-            OSSL_PARAM_construct_octet_string(
-                OSSL_KDF_PARAM_KEY, const_cast<unsigned char*>(master.data()), master.size()),
-            OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<unsigned char*>(salt),
-                                              salt_size),
-            OSSL_PARAM_construct_octet_string(
-                OSSL_KDF_PARAM_INFO, const_cast<char*>(hkdf_info.data()), hkdf_info.size()),
-            OSSL_PARAM_construct_end()};
-        return EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) == 1;
+    /// HKDF-SHA-256(master, salt, info) -> the record's key. util's HKDF, not OpenSSL's
+    /// EVP_KDF: that one fetches HMAC and SHA-256 by name on every record (the largest part
+    /// of a sealed record's cost); the output is the same (tests/unit/store/sealer_test).
+    static bool derive(key_bytes const& master, unsigned char const* salt, key_bytes& out) {
+        return util::hkdf_sha256(
+            std::string_view(reinterpret_cast<char const*>(master.data()), master.size()),
+            std::string_view(reinterpret_cast<char const*>(salt), salt_size), hkdf_info, out);
     }
 };
 
 sealer::sealer(std::vector<sealing_key> keys) : impl_(std::make_unique<impl>()) {
     if (keys.empty()) throw std::invalid_argument("sealer: no key");
     impl_->keys = std::move(keys);
-    if (!impl_->hkdf || !impl_->gcm)
-        throw std::runtime_error("OpenSSL offers no HKDF or AES-256-GCM here");
+    if (!impl_->gcm) throw std::runtime_error("OpenSSL offers no AES-256-GCM here");
 }
 
 sealer::~sealer() {

@@ -1,7 +1,9 @@
 #pragma once
 // Contract §2 "scope": the store key of (API key, account, method, path, key).
 #include "idemgate/store/record.hpp"
+#include "idemgate/util/hmac.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,10 +37,11 @@ public:
     store::fingerprint keyed(store::scope_key const& scope, store::fingerprint const& digest) const;
 
     /// Whether keyed() changes a digest (a secret is set).
-    bool keys_fingerprints() const noexcept { return !secret_.empty(); }
+    bool keys_fingerprints() const noexcept { return mac_.has_value(); }
 
 private:
-    std::string secret_;
+    std::optional<util::hmac_sha256> mac_; // set when a secret is
+    std::string hmac_hex(std::string_view data) const;
 };
 
 } // namespace idemgate::engine

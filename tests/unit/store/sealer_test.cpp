@@ -3,7 +3,13 @@
 #include "idemgate/store/sealer.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 
+#include <array>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -30,6 +36,64 @@ TEST(sealer, opens_what_it_sealed_and_shows_none_of_it) {
     EXPECT_EQ(sealed.find("session=abc"), std::string::npos);
     EXPECT_EQ(sealed.find("4200"), std::string::npos);
     EXPECT_EQ(s.open(scope, sealed), plain);
+}
+
+/// A record sealed the way the layout says, with OpenSSL's own HKDF (EVP_KDF) and AES-256-GCM:
+/// what earlier versions wrote, and what the sealer's own HKDF must agree with.
+std::string seal_by_the_book(std::array<unsigned char, 32> master, std::string const& id,
+                             std::string_view aad, std::string_view plain) {
+    std::array<unsigned char, 16> salt{};
+    std::array<unsigned char, 12> nonce{};
+    for (std::size_t i = 0; i < salt.size(); ++i) salt[i] = static_cast<unsigned char>(3 * i + 1);
+    for (std::size_t i = 0; i < nonce.size(); ++i) nonce[i] = static_cast<unsigned char>(7 * i);
+    std::array<unsigned char, 32> key{};
+    std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr),
+                                                          &EVP_KDF_free);
+    std::unique_ptr<EVP_KDF_CTX, decltype(&EVP_KDF_CTX_free)> kctx(EVP_KDF_CTX_new(kdf.get()),
+                                                                   &EVP_KDF_CTX_free);
+    char digest[] = "SHA256";
+    char info[] = "idemgate record v1";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, master.data(), master.size()),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt.data(), salt.size()),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof info - 1),
+        OSSL_PARAM_construct_end()};
+    EXPECT_EQ(EVP_KDF_derive(kctx.get(), key.data(), key.size(), params), 1);
+    std::string out = "S\x01";
+    out.push_back(static_cast<char>(id.size()));
+    out += id;
+    out.append(reinterpret_cast<char const*>(salt.data()), salt.size());
+    out.append(reinterpret_cast<char const*>(nonce.data()), nonce.size());
+    std::string body(plain.size() + 16, '\0');
+    auto* const b = reinterpret_cast<unsigned char*>(body.data());
+    std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> c(EVP_CIPHER_CTX_new(),
+                                                                      &EVP_CIPHER_CTX_free);
+    int n = 0;
+    EXPECT_EQ(EVP_EncryptInit_ex2(c.get(), EVP_aes_256_gcm(), key.data(), nonce.data(), nullptr),
+              1);
+    EXPECT_EQ(EVP_EncryptUpdate(c.get(), nullptr, &n,
+                                reinterpret_cast<unsigned char const*>(aad.data()),
+                                static_cast<int>(aad.size())),
+              1);
+    EXPECT_EQ(EVP_EncryptUpdate(c.get(), b, &n,
+                                reinterpret_cast<unsigned char const*>(plain.data()),
+                                static_cast<int>(plain.size())),
+              1);
+    EXPECT_EQ(EVP_EncryptFinal_ex(c.get(), b + n, &n), 1);
+    EXPECT_EQ(EVP_CIPHER_CTX_ctrl(c.get(), EVP_CTRL_GCM_GET_TAG, 16, b + plain.size()), 1);
+    return out + body;
+}
+
+TEST(sealer, opens_a_record_sealed_with_openssls_hkdf_as_earlier_versions_did) {
+    // key_a's base64 is 43 'A's and '=': 32 zero bytes.
+    sealer const s(keys_of(key_a));
+    std::string const plain = "a record written before the sealer derived keys itself";
+    EXPECT_EQ(s.open(scope, seal_by_the_book({}, "a", scope, plain)), plain);
+    EXPECT_EQ(s.open(scope, seal_by_the_book({}, "a", scope, "")), "");
+    std::array<unsigned char, 32> other{};
+    other[0] = 1;
+    EXPECT_EQ(s.open(scope, seal_by_the_book(other, "a", scope, plain)), std::nullopt);
 }
 
 TEST(sealer, never_seals_the_same_record_twice_alike) {
