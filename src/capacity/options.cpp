@@ -56,13 +56,12 @@ parsed_options parse_options(std::vector<std::string> const& args) {
                                                  "--primary-memory",
                                                  "--replica-cores"};
     std::map<std::string, std::string> opts;
-    for (std::size_t i = 0; i < args.size(); ++i) {
+    for (std::size_t i = 0; i < args.size(); i += 2) { // --name value pairs
         auto const& a = args[i];
         if (std::find(std::begin(known), std::end(known), a) == std::end(known))
             return "unknown option \"" + a + "\"";
         if (i + 1 >= args.size()) return a + " needs a value";
         if (!opts.emplace(a, args[i + 1]).second) return a + " given twice";
-        ++i;
     }
     if (!opts.contains("--rate") || !opts.contains("--body"))
         return "--rate and --body are required";

@@ -31,7 +31,7 @@ void append_field(std::string& out, std::string_view field) {
 
 } // namespace
 
-scope_hasher::scope_hasher(std::string secret) {
+scope_hasher::scope_hasher(std::string_view secret) {
     if (!secret.empty()) mac_.emplace(secret);
 }
 

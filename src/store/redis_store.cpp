@@ -389,12 +389,13 @@ task<result<begin_result>> redis_store::begin(scope_key key, fingerprint fp,
                       {{"error", rep.str}});
             force_lua_claim(true);
             plain = false;
-        } else if (rep.is_error() && std::string_view(rep.str).starts_with("WRONGTYPE")) {
-            plain = false; // a hash: a record of the previous layout, which the script reads
-        } else if (refuses_writes(rep)) {
-            // The SET was refused as a write before it looked at the key. The script reads
-            // first, as before this claim existed: a replay or a conflict is still answered,
-            // and a new claim fails with the same error (503 before the upstream).
+        } else if ((rep.is_error() && std::string_view(rep.str).starts_with("WRONGTYPE")) ||
+                   refuses_writes(rep)) {
+            // WRONGTYPE: a hash, a record of the previous layout, which the script reads.
+            // A refused write (OOM, MISCONF, …): the SET was refused before it looked at the
+            // key. The script reads first, as before this claim existed: a replay or a
+            // conflict is still answered, and a new claim fails with the same error (503
+            // before the upstream).
             plain = false;
         } else {
             co_return unexpected(rep, "begin");

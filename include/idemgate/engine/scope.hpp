@@ -13,7 +13,7 @@ namespace idemgate::engine {
 class scope_hasher {
 public:
     /// Empty secret: API keys are hashed with SHA-256; otherwise HMAC-SHA-256(secret, key).
-    explicit scope_hasher(std::string secret);
+    explicit scope_hasher(std::string_view secret);
 
     /// `target` may carry a query string; it is cut at the first '?'. Each field is
     /// length-prefixed before hashing, so no two different tuples collide by concatenation.
