@@ -10,7 +10,7 @@ bash -n run.sh lib.sh check.sh capacity.sh redis_cpu_ab.sh
 if command -v shellcheck >/dev/null; then shellcheck -x run.sh check.sh capacity.sh redis_cpu_ab.sh; fi
 
 # compile() instead of py_compile: no __pycache__ left in the source tree.
-python3 - report.py redis_check.py capacity.py complete_script_micro.py <<'PY'
+python3 - report.py redis_check.py capacity.py capacity_tables.py complete_script_micro.py <<'PY'
 import sys
 for path in sys.argv[1:]:
     compile(open(path).read(), path, "exec")
