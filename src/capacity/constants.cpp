@@ -24,22 +24,21 @@ measured_inputs const& measured() noexcept {
         .memory_store = {.fixed = 824.0, .per_body_byte = 0.9999},
         .bytes_measured_on = "2026-12-01",
         .bytes_commit = "bf59217",
-        // docs/benchmarks.md "What issues 10 and 11 cost": the latest code's run (with the
-        // per-credential bound), medians of 4 rounds at 64 connections on 2 shared cores,
-        // kernel time included. Higher than the quiet 2026-11-28 run (43.3/21.5/21.4 µs,
-        // before the bound), so the plan errs on the side of more cores.
-        .gateway_us = {.new_key = 64.4, .replay = 26.7, .passthrough = 37.2},
-        // In-process cost of sealing and keyed fingerprints (the same page): the load runs
-        // with encryption on were too noisy to read a difference from.
-        .sealing_new_key_us = 8,
-        .sealing_replay_us = 5,
-        .redis_new_key_us = 39.1,
-        .redis_replay_us = 8.5,
+        // bench/results/20261201T115623Z (docs/benchmarks.md "Where it stands"): medians of
+        // 3 rounds at 64 connections, unpinned on 2 cores shared with wrk, the upstream and
+        // Redis (load 1.6–3.1), kernel time included; jemalloc, the string record, the
+        // per-credential bound on (so a claim is still the Lua script).
+        .gateway_us = {.new_key = 59.1, .replay = 29.8, .passthrough = 32.6},
+        // idemgate_sealed − idemgate in the same rounds (store.encryption + scope_secret).
+        .sealing_new_key_us = 8.9,
+        .sealing_replay_us = 7.1,
+        .redis_new_key_us = 35.1,
+        .redis_replay_us = 7.4,
         // EVALSHA begin + complete per new key, begin per replay (MONITOR-checked).
         .redis_calls_new_key = 2,
         .redis_calls_replay = 1,
         .cpu_measured_on = "2026-12-01",
-        .cpu_commit = "9532288",
+        .cpu_commit = "bf59217",
     };
     return m;
 }
