@@ -96,6 +96,24 @@ protected:
 
     util::clock const& clock() const { return GetParam().real_time ? util::real_clock() : manual_; }
 
+    /// Runs `scenario(attempt)` until it reports that it ran within its time windows (true),
+    /// at most 5 times. With a real-time store a step that runs late (a loaded machine
+    /// stalled the test) proves nothing about a "still alive" window: the scenario checks
+    /// late() before asserting and returns false to be run again on fresh keys.
+    template <class Scenario>
+    void in_time(Scenario scenario) {
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            if (scenario(attempt)) return;
+        }
+        FAIL() << "no attempt ran within its time windows (the machine is too loaded)";
+    }
+
+    /// Whether more than `limit` of real time passed since `since` (never with the manual
+    /// clock, whose time passes only by pass_time()).
+    static bool late(std::chrono::steady_clock::time_point since, std::chrono::milliseconds limit) {
+        return std::chrono::steady_clock::now() - since > limit;
+    }
+
     void pass_time(std::chrono::milliseconds d) {
         if (GetParam().real_time) {
             std::this_thread::sleep_for(d);

@@ -160,12 +160,22 @@ TEST_P(store_conformance, an_expired_lock_goes_to_a_new_owner_and_the_old_owner_
 }
 
 TEST_P(store_conformance, renew_keeps_the_lock_alive_past_the_original_lock_ttl) {
-    auto const a = begin(key("a"), fp(1), 400ms);
-    pass_time(250ms);
-    ASSERT_EQ(renew(key("a"), a.owner, 400ms), error_code{});
-    pass_time(250ms); // 500 ms after the claim, 250 ms after the renewal
-    EXPECT_EQ(begin(key("a"), fp(1)).kind, begin_kind::in_progress);
-    EXPECT_EQ(complete(key("a"), a.owner, sample_response()), error_code{});
+    in_time([&](int attempt) {
+        auto const k = key("a" + std::to_string(attempt));
+        auto const t0 = std::chrono::steady_clock::now();
+        auto const a = begin(k, fp(1), 400ms);
+        pass_time(250ms);
+        if (late(t0, 350ms)) return false; // the renewal could meet an expired lock
+        auto const t1 = std::chrono::steady_clock::now();
+        auto const renewed = renew(k, a.owner, 400ms);
+        pass_time(250ms); // 500 ms after the claim, 250 ms after the renewal
+        auto const state = begin(k, fp(1)).kind;
+        if (late(t1, 350ms)) return false;
+        EXPECT_EQ(renewed, error_code{});
+        EXPECT_EQ(state, begin_kind::in_progress);
+        EXPECT_EQ(complete(k, a.owner, sample_response()), error_code{});
+        return true;
+    });
 }
 
 TEST_P(store_conformance, a_renewed_lock_still_expires_lock_ttl_after_the_renewal) {
@@ -184,13 +194,21 @@ TEST_P(store_conformance, a_completed_record_outlives_the_lock_ttl) {
 }
 
 TEST_P(store_conformance, a_completed_record_expires_ttl_after_its_creation_not_its_completion) {
-    auto const a = begin(key("a"), fp(1), 60s);
-    pass_time(200ms);
-    ASSERT_EQ(complete(key("a"), a.owner, sample_response(), 400ms), error_code{});
-    pass_time(100ms); // 300 ms after creation
-    EXPECT_EQ(begin(key("a"), fp(1)).kind, begin_kind::replay);
-    pass_time(200ms); // 500 ms after creation, 300 ms after completion
-    EXPECT_EQ(begin(key("a"), fp(1)).kind, begin_kind::acquired);
+    in_time([&](int attempt) {
+        auto const k = key("a" + std::to_string(attempt));
+        auto const t0 = std::chrono::steady_clock::now();
+        auto const a = begin(k, fp(1), 60s);
+        pass_time(200ms);
+        auto const completed = complete(k, a.owner, sample_response(), 400ms);
+        pass_time(100ms); // 300 ms after creation
+        auto const alive = begin(k, fp(1)).kind;
+        if (late(t0, 380ms)) return false; // the replay could meet an expired record
+        EXPECT_EQ(completed, error_code{});
+        EXPECT_EQ(alive, begin_kind::replay);
+        pass_time(200ms); // 500 ms after creation, 300 ms after completion
+        EXPECT_EQ(begin(k, fp(1)).kind, begin_kind::acquired);
+        return true;
+    });
 }
 
 TEST_P(store_conformance, a_renewed_then_completed_record_expires_ttl_after_its_first_request) {
