@@ -20,6 +20,7 @@
 //    evaluated on its own and must return data.
 #include "integration/gateway_fixture.hpp"
 #include "support/prometheus_server.hpp"
+#include "support/test_pki.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -202,10 +203,12 @@ protected:
     }
 
     /// A gateway in front of upstream_ on `backend`.
-    std::unique_ptr<gateway_process> start(std::string const& backend) {
+    std::unique_ptr<gateway_process> start(std::string const& backend, bool tls = false) {
         gateway_config cfg;
         with_test_defaults(cfg, upstream_.url()).set("store.backend", backend);
         if (backend == "redis") cfg.set("store.redis.url", redis_.url());
+        if (tls)
+            cfg.set("tls.cert_file", cert_.cert.string()).set("tls.key_file", cert_.key.string());
         return std::make_unique<gateway_process>(cfg);
     }
 
@@ -264,7 +267,7 @@ protected:
     /// Prometheus first, then each gateway must stop cleanly (SIGTERM -> exit 0).
     void TearDown() override {
         prom_.reset();
-        for (auto* gw : {memory_gw_.get(), redis_gw_.get()}) {
+        for (auto* gw : {memory_gw_.get(), redis_gw_.get(), tls_gw_.get()}) {
             if (gw == nullptr) continue;
             int const code = gw->terminate();
             auto const lines = gw->lines();
@@ -280,6 +283,12 @@ protected:
     upstream_stub upstream_; // before the gateways: outlives them
     std::unique_ptr<gateway_process> memory_gw_;
     std::unique_ptr<gateway_process> redis_gw_;
+    // The TLS series (certificate expiry, reloads) exist only with tls.cert_file: a third,
+    // idle gateway serving HTTPS gives the TLS alerts their data.
+    test_pki pki_;
+    issued_cert cert_ =
+        pki_.issue("server", test_pki::usage::server, 0x1001, std::chrono::hours(24 * 365));
+    std::unique_ptr<gateway_process> tls_gw_;
     std::unique_ptr<prometheus_server> prom_;
 };
 
@@ -289,11 +298,12 @@ TEST_F(prometheus_kit, every_rule_and_dashboard_expression_returns_data_from_rea
     auto const started = prom_clock::now();
     memory_gw_ = start("memory");
     redis_gw_ = start("redis");
+    tls_gw_ = start("memory", true);
     auto target = [](gateway_process const& gw) {
         return "127.0.0.1:" + std::to_string(gw.admin_port());
     };
     prom_ = std::make_unique<prometheus_server>(prometheus_server::options{
-        "idemgate", {target(*memory_gw_), target(*redis_gw_)}, {rules_file}});
+        "idemgate", {target(*memory_gw_), target(*redis_gw_), target(*tls_gw_)}, {rules_file}});
     load(*memory_gw_, "mem-");
     load(*redis_gw_, "red-");
     auto const loaded = prom_clock::now();
@@ -302,7 +312,7 @@ TEST_F(prometheus_kit, every_rule_and_dashboard_expression_returns_data_from_rea
     // are Prometheus' (time(), sample timestamps): the same host's clock, in seconds.
     double const after_load = prometheus_now();
     ASSERT_TRUE(poll_until(
-        [&] { return fewest_samples_after("idemgate_build_info", after_load, 2) >= 2; }, 15s))
+        [&] { return fewest_samples_after("idemgate_build_info", after_load, 3) >= 2; }, 15s))
         << "the gateways were not scraped twice within 15 s:\n"
         << prom_->log_tail();
     double const scraped = prometheus_now();
@@ -311,7 +321,7 @@ TEST_F(prometheus_kit, every_rule_and_dashboard_expression_returns_data_from_rea
         << "the recording rules were not evaluated:\n"
         << prom_->log_tail();
     auto const targets = prom_->get("/api/v1/targets");
-    ASSERT_EQ(targets["data"]["activeTargets"].size(), 2U) << targets.dump();
+    ASSERT_EQ(targets["data"]["activeTargets"].size(), 3U) << targets.dump();
     for (auto const& t : targets["data"]["activeTargets"]) EXPECT_EQ(t["health"], "up") << t.dump();
 
     // Every rule of the file loaded, and evaluated without an error (a many-to-many match, a
