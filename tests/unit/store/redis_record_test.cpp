@@ -55,7 +55,9 @@ TEST(redis_record, a_completed_record_keeps_a_binary_response_intact) {
     EXPECT_EQ(d->c.fp, fp(3));
     EXPECT_EQ(d->c.created_ms, 1764585600123);
     EXPECT_EQ(d->c.response, response);
-    auto const empty = decode(*encode_completed(fp(3), 0, ""));
+    auto const bytes = encode_completed(fp(3), 0, ""); // decode's views point into it
+    ASSERT_TRUE(bytes);
+    auto const empty = decode(*bytes);
     ASSERT_TRUE(empty);
     EXPECT_EQ(empty->c.created_ms, 0);
     EXPECT_EQ(empty->c.response, "");
@@ -64,7 +66,9 @@ TEST(redis_record, a_completed_record_keeps_a_binary_response_intact) {
 TEST(redis_record, a_fingerprint_holding_the_separator_does_not_confuse_the_reader) {
     fingerprint f{};
     f.fill(static_cast<std::uint8_t>(':'));
-    auto const d = decode(*encode_completed(f, 42, "r:s"));
+    auto const bytes = encode_completed(f, 42, "r:s"); // decode's views point into it
+    ASSERT_TRUE(bytes);
+    auto const d = decode(*bytes);
     ASSERT_TRUE(d);
     EXPECT_EQ(d->c.fp, f);
     EXPECT_EQ(d->c.created_ms, 42);

@@ -263,8 +263,9 @@ TEST_F(redis_store_test, a_lua_claim_writes_its_created_time_from_redis_time) {
     auto const a = begin(k, fp(9), 60s);
     ASSERT_TRUE(a);
     ASSERT_EQ(a->kind, begin_kind::acquired);
-    EXPECT_EQ(test::command_calls_of(server, "set"), 1U); // inside the script
-    auto const d = redis_record::decode(server.command({"GET", "t:{" + k.hash + "}"}).str);
+    EXPECT_EQ(test::command_calls_of(server, "set"), 1U);                  // inside the script
+    auto const stored = server.command({"GET", "t:{" + k.hash + "}"}).str; // d's views
+    auto const d = redis_record::decode(stored);
     ASSERT_TRUE(d);
     ASSERT_FALSE(d->done);
     EXPECT_EQ(d->p.clock, redis_record::clock_kind::created_ms);
@@ -289,7 +290,8 @@ TEST_F(redis_store_test, a_server_before_7_refusing_set_nx_get_turns_the_process
     EXPECT_EQ(old.refused(), 1U);
     EXPECT_TRUE(redis_store::lua_claim_only());
     // The script wrote a "C" record, on Redis's clock.
-    auto const d = redis_record::decode(server.command({"GET", "t:{" + key("old").hash + "}"}).str);
+    auto const stored = server.command({"GET", "t:{" + key("old").hash + "}"}).str; // d's views
+    auto const d = redis_record::decode(stored);
     ASSERT_TRUE(d);
     EXPECT_EQ(d->p.clock, redis_record::clock_kind::created_ms);
     ASSERT_EQ(complete(key("old"), a->owner, response("six")), error_code{});
@@ -337,7 +339,8 @@ TEST_F(redis_store_test, a_renewal_writes_the_created_time_down_before_moving_th
     EXPECT_GT(server.command({"PTTL", rk}).integer, 60'000);
     ASSERT_EQ(test::run_task(ioc_, store_->renew(k, a->owner, 30s)), error_code{});
     ASSERT_EQ(complete(k, a->owner, response("x"), 1h), error_code{});
-    auto const d = redis_record::decode(server.command({"GET", rk}).str);
+    auto const stored = server.command({"GET", rk}).str; // d's views point into it
+    auto const d = redis_record::decode(stored);
     ASSERT_TRUE(d);
     EXPECT_EQ(d->c.created_ms, created);
     EXPECT_EQ(server.command({"PEXPIRETIME", rk}).integer, created + 3'600'000);
