@@ -67,6 +67,15 @@ protected:
             .set_default("tls.key_file", server_.key.string());
         start_gateway(std::move(cfg));
     }
+    /// Starts TLS on files that `files` rotates (a Secret volume's symlinks), first holding
+    /// `server_`, checked for changes every `reload_interval`.
+    void start_rotating(rotating_files& files, std::string const& reload_interval) {
+        files.install(server_);
+        start_tls(gateway_config{}
+                      .set("tls.cert_file", files.cert())
+                      .set("tls.key_file", files.key())
+                      .set("tls.reload_interval", reload_interval));
+    }
     tls_client_options verifying() const {
         tls_client_options o;
         o.ca_file = pki_.ca_cert();
@@ -165,11 +174,7 @@ TEST_F(tls_test, mtls_refuses_a_client_without_a_certificate_and_serves_one_with
 
 TEST_F(tls_test, rotated_files_serve_new_connections_and_keep_open_ones) {
     rotating_files files(pki_.dir());
-    files.install(server_);
-    start_tls(gateway_config{}
-                  .set("tls.cert_file", files.cert())
-                  .set("tls.key_file", files.key())
-                  .set("tls.reload_interval", "100ms"));
+    start_rotating(files, "100ms");
     tls_client open(port(), verifying());
     ASSERT_EQ(open.send(protected_post("rot-1")).status, 201U);
     EXPECT_EQ(open.peer_serial(), server_.serial);
@@ -191,11 +196,7 @@ TEST_F(tls_test, rotated_files_serve_new_connections_and_keep_open_ones) {
 
 TEST_F(tls_test, a_bad_rotated_certificate_keeps_the_old_one) {
     rotating_files files(pki_.dir());
-    files.install(server_);
-    start_tls(gateway_config{}
-                  .set("tls.cert_file", files.cert())
-                  .set("tls.key_file", files.key())
-                  .set("tls.reload_interval", "100ms"));
+    start_rotating(files, "100ms");
     auto const other = pki_.issue("server-3", usage::server, 0x1003);
     files.install(other.cert, server_.key); // a key that does not match the certificate
     EXPECT_TRUE(eventually([&] {
@@ -218,11 +219,7 @@ TEST_F(tls_test, a_bad_rotated_certificate_keeps_the_old_one) {
 
 TEST_F(tls_test, sighup_reloads_at_once) {
     rotating_files files(pki_.dir());
-    files.install(server_);
-    start_tls(gateway_config{}
-                  .set("tls.cert_file", files.cert())
-                  .set("tls.key_file", files.key())
-                  .set("tls.reload_interval", "24h"));
+    start_rotating(files, "24h");
     auto const next = pki_.issue("server-4", usage::server, 0x1005);
     files.install(next);
     gateway_->signal(SIGHUP);
